@@ -1,0 +1,91 @@
+"""Writes pre-training TFRecords from plain text or WikiExtractor output.
+
+    python data_prep/build_pretraining_dataset.py --corpus_dir=$CORPUS \
+        --vocab_file=$DATA_DIR/vocab.txt --output_dir=$DATA_DIR/pretrain_tfrecords
+
+Records have upstream ELECTRA's schema (input_ids / input_mask / segment_ids, each
+max_seq_length int64) and packing. Without --vocab_file, --learn_vocab_size=N learns a
+WordPiece vocabulary from the corpus first and writes it as vocab.txt beside the records.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+from absl import app, flags
+
+flags.DEFINE_string("corpus_dir", None, "Directory (searched recursively) or glob of text files.")
+flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary (one token per line).")
+flags.DEFINE_string("output_dir", None, "Where pretrain_data.tfrecord-XXXXX-of-YYYYY are written.")
+flags.DEFINE_integer("max_seq_length", 128, "Tokens per example, including [CLS] and [SEP]s.")
+flags.DEFINE_integer("num_processes", 1, "Worker processes for tokenization and packing.")
+flags.DEFINE_bool("blanks_separate_docs", True, "Blank lines separate documents in plain text.")
+flags.DEFINE_bool("do_lower_case", True, "Lower-case and strip accents (uncased vocabularies).")
+flags.DEFINE_integer("seed", 12345, "Seed of the packing randomness; same seed, same output.")
+flags.DEFINE_integer("num_out_files", 0, "Output shards; 0 = one per ~150 MB of records.")
+flags.DEFINE_integer("learn_vocab_size", None, "Learn a vocabulary of this size when no --vocab_file.")
+flags.DEFINE_integer("chunk_mb", 32, "Large files are processed in byte ranges of this size.")
+
+FLAGS = flags.FLAGS
+PROGRAM = "build_pretraining_dataset"
+# Serialized 128-token records take about 0.7 bytes per byte of English text (measured).
+RECORD_BYTES_PER_TEXT_BYTE = 0.7
+
+
+def _main() -> None:
+    from electra_tf.data import corpus
+    from electra_tf.data.build import PackingConfig, auto_num_out_files
+    from electra_tf.data.cli import check_common_flags, run_build
+    from electra_tf.tokenization import load_vocab
+
+    if not FLAGS.corpus_dir or not FLAGS.output_dir:
+        raise ValueError("--corpus_dir and --output_dir are required")
+    check_common_flags(FLAGS.max_seq_length, FLAGS.num_processes, FLAGS.num_out_files)
+    if FLAGS.chunk_mb < 1:
+        raise ValueError(f"--chunk_mb must be at least 1, got {FLAGS.chunk_mb}")
+    if FLAGS.vocab_file and FLAGS.learn_vocab_size:
+        raise ValueError("give either --vocab_file or --learn_vocab_size, not both")
+    if not FLAGS.vocab_file and not FLAGS.learn_vocab_size:
+        raise ValueError("--vocab_file is required (or --learn_vocab_size=N to learn one)")
+    vocab = load_vocab(FLAGS.vocab_file) if FLAGS.vocab_file else None
+    paths = corpus.list_corpus_files(FLAGS.corpus_dir)
+    units = corpus.plan_text_units(paths, FLAGS.blanks_separate_docs, FLAGS.chunk_mb << 20)
+    random.Random(FLAGS.seed).shuffle(units)  # spread every part of the corpus over all shards
+    extra_files = {}
+    if vocab is None:
+        vocab = _learn_vocab(units)
+        extra_files["vocab.txt"] = "".join(t + "\n" for t in vocab)
+    config = PackingConfig(tuple(vocab), FLAGS.max_seq_length, FLAGS.do_lower_case, FLAGS.seed)
+    total = sum(u.size for u in units)
+    num_out_files = FLAGS.num_out_files or auto_num_out_files(int(total * RECORD_BYTES_PER_TEXT_BYTE))
+    print(
+        f"{PROGRAM}: {len(paths)} file(s), {total / 1e6:,.1f} MB, {len(units)} unit(s) "
+        f"-> {num_out_files} shard(s) in {FLAGS.output_dir}",
+        flush=True,
+    )
+    run_build(units, total, config, FLAGS.output_dir, num_out_files, FLAGS.num_processes, extra_files)
+
+
+def _learn_vocab(units) -> list[str]:
+    from electra_tf.data.corpus import ReadStats
+    from electra_tf.data.vocab_learning import count_words, learn_vocab
+
+    print(f"{PROGRAM}: learning a {FLAGS.learn_vocab_size}-token vocabulary", flush=True)
+    stats = ReadStats()
+    lines = (line for unit in units for doc in unit.documents(stats) for line in doc)
+    vocab = learn_vocab(count_words(lines, FLAGS.do_lower_case), FLAGS.learn_vocab_size)
+    print(f"{PROGRAM}: learned {len(vocab)} tokens", flush=True)
+    return vocab
+
+
+def main(argv) -> None:
+    del argv
+    from electra_tf.data.cli import exit_on_bad_input
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    exit_on_bad_input(PROGRAM, _main)
+
+
+if __name__ == "__main__":
+    app.run(main)

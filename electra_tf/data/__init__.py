@@ -1,0 +1,1 @@
+"""Pre-training data: corpus readers, example packing, TFRecord schema and writing."""
