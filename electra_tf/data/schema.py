@@ -58,7 +58,7 @@ def serialize_example(features: dict[str, Sequence[int]]) -> bytes:
             }
         )
     )
-    return example.SerializeToString()
+    return example.SerializeToString(deterministic=True)  # map keys sorted: reproducible bytes
 
 
 def parse_example_bytes(record: bytes) -> dict[str, np.ndarray]:

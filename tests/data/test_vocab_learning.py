@@ -1,0 +1,65 @@
+"""--learn_vocab_size: a WordPiece vocabulary learned from the corpus, written beside the records."""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pytest
+
+from electra_tf.data.vocab_learning import count_words, learn_vocab
+from electra_tf.tokenization import REQUIRED_SPECIAL_TOKENS, FullTokenizer, load_vocab
+from tests.conftest import corpus_file, run_script
+from tests.data.helpers import parse_records, read_raw_records
+
+SCRIPT = "data_prep/build_pretraining_dataset.py"
+
+
+def test_count_words_uses_bert_basic_tokenization():
+    counts = count_words(["Héllo, WORLD!", "hello   world-wide"])
+    assert counts == collections.Counter({"hello": 2, "world": 2, ",": 1, "!": 1, "-": 1, "wide": 1})
+
+
+def test_learned_vocab_starts_with_specials_and_covers_words():
+    counts = collections.Counter({"low": 50, "lower": 40, "lowest": 30, "newer": 60, "wider": 20})
+    vocab = learn_vocab(counts, vocab_size=40)
+    assert tuple(vocab[:5]) == REQUIRED_SPECIAL_TOKENS
+    assert len(vocab) <= 40 and len(set(vocab)) == len(vocab)
+    tokenizer = FullTokenizer(vocab)
+    for word in counts:  # every training word is covered without [UNK]
+        assert "[UNK]" not in tokenizer.tokenize(word)
+    with pytest.raises(ValueError, match="must exceed 5"):
+        learn_vocab(counts, vocab_size=5)
+
+
+def test_cli_learns_vocab_and_uses_it(shared_corpus, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "wiki_01").write_bytes(open(corpus_file(1), "rb").read())
+    out = tmp_path / "out"
+    proc = run_script(SCRIPT, f"--corpus_dir={corpus}", "--learn_vocab_size=2000", f"--output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    vocab = load_vocab(str(out / "vocab.txt"))
+    assert tuple(vocab[:5]) == REQUIRED_SPECIAL_TOKENS
+    assert 0.95 * 2000 <= len(vocab) <= 2000
+    f = parse_records(read_raw_records(str(out)))
+    real = f["input_mask"].astype(bool)
+    assert f["input_ids"].max() < len(vocab)
+    assert (f["input_ids"][:, 0] == vocab.index("[CLS]")).all()
+    assert np.mean(f["input_ids"][real] == vocab.index("[UNK]")) < 0.001
+    # The records hold exactly the learned vocabulary's tokenization of the text.
+    first = f["input_ids"][0][1 : real[0].sum()].tolist()
+    text_ids = FullTokenizer(vocab).tokenize_to_ids(["Agriculture is the cultivation of animals"])[0]
+    assert first[: len(text_ids)] == text_ids
+
+
+def test_cli_vocab_flag_errors(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Some words here.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    proc = run_script(SCRIPT, f"--corpus_dir={corpus}", f"--output_dir={out}")
+    assert proc.returncode == 1 and "--vocab_file is required (or --learn_vocab_size" in proc.stderr
+    proc = run_script(SCRIPT, f"--corpus_dir={corpus}", f"--output_dir={out}", "--learn_vocab_size=3")
+    assert proc.returncode == 1 and "--learn_vocab_size must exceed 5, got 3" in proc.stderr
+    assert not out.exists()
