@@ -22,8 +22,6 @@ applied between the two, in characters (TF-Text counts bytes).
 from __future__ import annotations
 
 import functools
-import re
-import sys
 import unicodedata
 from collections.abc import Sequence
 
@@ -71,36 +69,41 @@ def load_vocab(vocab_file: str) -> list[str]:
     return tokens
 
 
-@functools.lru_cache(maxsize=1)
-def _char_tables() -> tuple[dict[int, str | None], re.Pattern]:
-    """Builds (translate table for step 1, regex matching category-Mn characters)."""
-    table: dict[int, str | None] = {}
-    marks = []
-    for cp in range(sys.maxunicode + 1):
-        ch = chr(cp)
-        cat = unicodedata.category(ch)
-        if ch in "\t\n\r" or cat == "Zs" or ch in "\u2028\u2029":
-            # Zl/Zp are not upstream whitespace but its final `str.split()` splits on them.
-            if ch != " ":
-                table[cp] = " "
-        elif cp == 0 or cp == 0xFFFD or cat.startswith("C"):
-            table[cp] = None
-        elif cat == "Mn":
-            marks.append(cp)
-    mark_class = "".join(f"\\U{cp:08x}" for cp in marks)
-    return table, re.compile(f"[{mark_class}]+")
+@functools.cache
+def _clean_action(ch: str) -> str | None:
+    """Step 1 for one character: None = drop, ' ' = a space, else the character itself."""
+    cat = unicodedata.category(ch)
+    if ch in "\t\n\r" or cat == "Zs" or ch in "\u2028\u2029":
+        # Zl/Zp are not upstream whitespace, but its final `str.split()` splits on them.
+        return " "
+    if ch in "\x00\ufffd" or cat.startswith("C"):
+        return None
+    return ch
+
+
+@functools.cache
+def _is_mark(ch: str) -> bool:
+    return unicodedata.category(ch) == "Mn"
+
+
+# Step 1 for ASCII text: control characters dropped, \t \n \r to spaces.
+_ASCII_CLEAN = {cp: _clean_action(chr(cp)) for cp in (*range(32), 127) if _clean_action(chr(cp)) != chr(cp)}
 
 
 def normalize_text(text: str, do_lower_case: bool = True) -> str:
-    """Steps 1–2 above: upstream's `_clean_text`, then lower-casing and accent stripping."""
-    table, marks = _char_tables()
-    text = text.translate(table)
+    """Steps 1–2 above: upstream's `_clean_text`, then lower-casing and accent stripping.
+
+    Translation tables hold only the characters present in `text` (classification is cached
+    per character), which keeps this fast and small for any script.
+    """
+    if text.isascii():
+        text = text.translate(_ASCII_CLEAN)
+        return text.lower() if do_lower_case else text
+    text = text.translate({ord(c): _clean_action(c) for c in set(text) if _clean_action(c) != c})
     if not do_lower_case:
         return text
-    text = text.lower()
-    if text.isascii():
-        return text
-    return marks.sub("", unicodedata.normalize("NFD", text))
+    text = unicodedata.normalize("NFD", text.lower())
+    return text.translate({ord(c): None for c in set(text) if _is_mark(c)})
 
 
 class BasicTokenizer:

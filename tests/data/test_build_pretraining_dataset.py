@@ -19,7 +19,9 @@ CLS, SEP, UNK = 101, 102, 100  # ids in the BERT uncased vocabulary
 
 
 def build(corpus: str, vocab: str, out: str, *flags: str):
-    proc = run_script(SCRIPT, f"--corpus_dir={corpus}", f"--vocab_file={vocab}", f"--output_dir={out}", *flags)
+    proc = run_script(
+        SCRIPT, f"--corpus_dir={corpus}", f"--vocab_file={vocab}", f"--output_dir={out}", *flags
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
@@ -123,7 +125,9 @@ def test_same_seed_same_bytes_and_processes_do_not_matter(shared_corpus, bert_vo
 def test_undecodable_bytes_are_replaced_and_counted(bert_vocab_file, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "a.txt").write_bytes(b"The cat sat on the mat.\nIt was caf\xe9 time.\n\nAnother document here.\n")
+    (corpus / "a.txt").write_bytes(
+        b"The cat sat on the mat.\nIt was caf\xe9 time.\n\nAnother document here.\n"
+    )
     out = tmp_path / "out"
     proc = build(str(corpus), bert_vocab_file, str(out))
     assert "1 undecodable bytes replaced" in proc.stdout
@@ -179,7 +183,9 @@ def test_bad_input_one_line_error_nothing_written(case, pattern, bert_vocab_file
     elif case == "no_text":
         (good / "a.txt").write_text("\n \n\t\n", encoding="utf-8")
     out = tmp_path / "out"
-    proc = run_script(SCRIPT, f"--corpus_dir={corpus}", f"--vocab_file={vocab}", f"--output_dir={out}", *extra)
+    proc = run_script(
+        SCRIPT, f"--corpus_dir={corpus}", f"--vocab_file={vocab}", f"--output_dir={out}", *extra
+    )
     assert proc.returncode == 1
     err_lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(err_lines) == 1, proc.stderr
@@ -195,7 +201,9 @@ def test_failure_keeps_earlier_output_untouched(bert_vocab_file, tmp_path):
     empty = tmp_path / "blank"
     empty.mkdir()
     (empty / "a.txt").write_text("\n\n", encoding="utf-8")
-    proc = run_script(SCRIPT, f"--corpus_dir={empty}", f"--vocab_file={bert_vocab_file}", f"--output_dir={out}")
+    proc = run_script(
+        SCRIPT, f"--corpus_dir={empty}", f"--vocab_file={bert_vocab_file}", f"--output_dir={out}"
+    )
     assert proc.returncode == 1
     assert sorted(os.listdir(out)) == ["pretrain_data.tfrecord-00000-of-00001"]
     assert (out / "pretrain_data.tfrecord-00000-of-00001").read_bytes() == b"old"

@@ -21,11 +21,17 @@ def test_statistics_match_numpy(bert_vocab_file, tmp_path):
     docs = [f"{text}\nZyxqwv {i} ☃ is odd.\n{text * (i % 4)}" for i in range(30)]
     (corpus / "a.txt").write_text("\n\n".join(docs), encoding="utf-8")
     out = tmp_path / "out"
-    proc = run_script(BUILD, f"--corpus_dir={corpus}", f"--vocab_file={bert_vocab_file}", f"--output_dir={out}",
-                      "--max_seq_length=64")
+    proc = run_script(
+        BUILD,
+        f"--corpus_dir={corpus}",
+        f"--vocab_file={bert_vocab_file}",
+        f"--output_dir={out}",
+        "--max_seq_length=64",
+    )
     assert proc.returncode == 0, proc.stderr
-    proc = run_script(INSPECT, str(out / "pretrain_data.tfrecord-*"), f"--vocab_file={bert_vocab_file}",
-                      "--num_examples=2")
+    proc = run_script(
+        INSPECT, str(out / "pretrain_data.tfrecord-*"), f"--vocab_file={bert_vocab_file}", "--num_examples=2"
+    )
     assert proc.returncode == 0, proc.stderr
     f = parse_records(read_raw_records(str(out)))
     mask = f["input_mask"].astype(bool)
@@ -45,14 +51,21 @@ def test_statistics_match_numpy(bert_vocab_file, tmp_path):
 def test_bad_record_names_file(tmp_path):
     path = tmp_path / "pretrain_data.tfrecord-00000-of-00001"
     with tf.io.TFRecordWriter(str(path)) as w:
-        ex = tf.train.Example(features=tf.train.Features(feature={
-            "input_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=[1, 2, 3])),
-            "input_mask": tf.train.Feature(int64_list=tf.train.Int64List(value=[1, 1])),
-            "segment_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=[0, 0, 0])),
-        }))
+        ex = tf.train.Example(
+            features=tf.train.Features(
+                feature={
+                    "input_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=[1, 2, 3])),
+                    "input_mask": tf.train.Feature(int64_list=tf.train.Int64List(value=[1, 1])),
+                    "segment_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=[0, 0, 0])),
+                }
+            )
+        )
         w.write(ex.SerializeToString())
     (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n", encoding="utf-8")
     proc = run_script(INSPECT, str(path))
     assert proc.returncode == 1
-    assert re.search(r"inspect_tfrecords: error: .*00001 record 0: feature lengths differ: "
-                     r"input_ids=3, input_mask=2, segment_ids=3", proc.stderr)
+    assert re.search(
+        r"inspect_tfrecords: error: .*00001 record 0: feature lengths differ: "
+        r"input_ids=3, input_mask=2, segment_ids=3",
+        proc.stderr,
+    )

@@ -37,7 +37,9 @@ def owt_release(shared_corpus, bert_vocab_file, tmp_path_factory):
     owt.mkdir()
     archives = {}
     for a in range(2):
-        pages = {f"{a:04d}-{i}.txt": "\n\n".join(doc).encode("utf-8") + b"\n" for i, doc in enumerate(docs[a::2])}
+        pages = {
+            f"{a:04d}-{i}.txt": "\n\n".join(doc).encode("utf-8") + b"\n" for i, doc in enumerate(docs[a::2])
+        }
         archives[f"urlsf_subset00-{a + 1}_data.xz"] = _xz_tar(pages)
         (owt / f"urlsf_subset00-{a + 1}_data.xz").write_bytes(archives[f"urlsf_subset00-{a + 1}_data.xz"])
     outer = data_dir / "openwebtext.tar.xz"
@@ -74,8 +76,12 @@ def test_archives_convert_one_document_per_page(owt_release, bert_vocab_file):
     assert owners_seen == set(range(len(docs)))
     # The unextracted release gives the same examples.
     out2 = data_dir / "from_outer"
-    proc = run_script(SCRIPT, f"--owt_archive={data_dir / 'openwebtext.tar.xz'}",
-                      f"--vocab_file={data_dir / 'vocab.txt'}", f"--output_dir={out2}")
+    proc = run_script(
+        SCRIPT,
+        f"--owt_archive={data_dir / 'openwebtext.tar.xz'}",
+        f"--vocab_file={data_dir / 'vocab.txt'}",
+        f"--output_dir={out2}",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(read_raw_records(str(out2))) == sorted(records)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import shutil
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def test_learned_vocab_starts_with_specials_and_covers_words():
 def test_cli_learns_vocab_and_uses_it(shared_corpus, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "wiki_01").write_bytes(open(corpus_file(1), "rb").read())
+    shutil.copy(corpus_file(1), corpus / "wiki_01")
     out = tmp_path / "out"
     proc = run_script(SCRIPT, f"--corpus_dir={corpus}", "--learn_vocab_size=2000", f"--output_dir={out}")
     assert proc.returncode == 0, proc.stderr[-3000:]
