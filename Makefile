@@ -1,10 +1,10 @@
-# electra-tf: `make test` and `make lint` create .venv from setup.py when needed.
+# electra-tf: `make demo`, `make test` and `make lint` create .venv from setup.py when needed.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint format clean
+.PHONY: venv test demo lint format clean
 
 venv: $(STAMP)
 
@@ -17,6 +17,9 @@ $(STAMP): setup.py
 
 test: venv
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q tests
+
+demo: venv
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/demo.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

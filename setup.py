@@ -16,6 +16,7 @@ setup(
         "absl-py",
         "numpy",
         "sentencepiece",
+        "matplotlib",  # the demo's training-curve plot
     ],
     extras_require={
         # tokenizers: Hugging Face's Rust BERT tokenizer, the independent reference in the tests.

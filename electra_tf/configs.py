@@ -1,0 +1,230 @@
+"""Pre-training configuration: upstream ELECTRA's hparam names and defaults, as frozen dataclasses.
+
+`PretrainingConfig` mirrors upstream `configure_pretraining.PretrainingConfig` (ELECTRA-small-OWT
+defaults); `--hparams` (a JSON string or file) is merged over it by `config_from_hparams`, which
+rejects unknown keys with the list of valid ones. `BertConfig` holds upstream's BertConfig names
+(`model_hparam_overrides` keys). Only `build_*` functions elsewhere read these to choose classes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+MODEL_SIZES = {"small": 256, "base": 768, "large": 1024}  # discriminator hidden size
+EMBEDDING_SIZES = {"small": 128, "base": 768, "large": 1024}
+
+
+class ConfigError(ValueError):
+    """Bad hyper-parameters (the message names the key and, if unknown, the valid keys)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BertConfig:
+    """A transformer tower, in upstream BertConfig names."""
+
+    vocab_size: int = 30522
+    hidden_size: int = 256
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 4
+    intermediate_size: int = 1024
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainingConfig:
+    """Everything a pre-training run needs; names and defaults as upstream where upstream has them."""
+
+    model_name: str = "electra_small"
+    data_dir: str = "."
+    debug: bool = False
+    do_train: bool = True
+    do_eval: bool = False
+    # loss
+    gen_weight: float = 1.0
+    disc_weight: float = 50.0
+    mask_prob: float = 0.15
+    # optimization
+    learning_rate: float = 5e-4
+    lr_decay_power: float = 1.0
+    weight_decay_rate: float = 0.01
+    num_warmup_steps: int = 10000
+    # training
+    save_checkpoints_steps: int = 1000
+    num_train_steps: int = 1000000
+    num_eval_steps: int = 100
+    keep_checkpoint_max: int = 5
+    # model
+    model_size: str = "small"
+    model_hparam_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    embedding_size: int | None = None  # None: 128 for small, the hidden size otherwise
+    vocab_size: int = 30522
+    do_lower_case: bool = True
+    # generator
+    generator_layers: float = 1.0
+    generator_hidden_size: float = 0.25
+    temperature: float = 1.0
+    # batches
+    max_seq_length: int = 128
+    train_batch_size: int = 128
+    eval_batch_size: int = 128
+    # electra-tf additions
+    method: str = "electra"
+    jit_compile: bool = False
+    log_every: int = 100
+    seed: int = 0
+
+    # ---- derived values (upstream computes these in the constructor) ----
+    @property
+    def max_predictions_per_seq(self) -> int:
+        return int((self.mask_prob + 0.005) * self.max_seq_length)
+
+    @property
+    def pretrain_tfrecords(self) -> str:
+        return os.path.join(self.data_dir, "pretrain_tfrecords", "pretrain_data.tfrecord*")
+
+    @property
+    def vocab_file(self) -> str:
+        return os.path.join(self.data_dir, "vocab.txt")
+
+    @property
+    def model_dir(self) -> str:
+        return os.path.join(self.data_dir, "models", self.model_name)
+
+    @property
+    def results_txt(self) -> str:
+        return os.path.join(self.model_dir, "results", "unsup_results.txt")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True, default=dict)
+
+
+HPARAM_KEYS = tuple(
+    f.name for f in dataclasses.fields(PretrainingConfig) if f.name not in ("model_name", "data_dir")
+)
+BERT_KEYS = tuple(f.name for f in dataclasses.fields(BertConfig))
+DEBUG_SETTINGS = {"train_batch_size": 8, "num_train_steps": 20, "eval_batch_size": 4, "num_eval_steps": 2}
+
+
+def load_hparams(hparams: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """`--hparams`: a JSON object, a path to a JSON file, or already a dict."""
+    if not hparams:
+        return {}
+    if isinstance(hparams, Mapping):
+        return dict(hparams)
+    text = hparams
+    if hparams.lstrip()[:1] not in ("{", "["):
+        if not os.path.isfile(hparams):
+            raise ConfigError(f"--hparams is neither a JSON object nor an existing file: {hparams}")
+        with open(hparams, encoding="utf-8") as f:
+            text = f.read()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"--hparams is not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ConfigError("--hparams must be a JSON object")
+    return value
+
+
+def config_from_hparams(model_name: str, data_dir: str, hparams=None) -> PretrainingConfig:
+    """Merges hparams over the defaults as upstream does (debug defaults, then the passed values).
+
+    Raises:
+      ConfigError: unknown key (lists the valid keys), wrong type, or invalid value.
+    """
+    values = load_hparams(hparams)
+    unknown = sorted(set(values) - set(HPARAM_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"unknown hparam(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(HPARAM_KEYS))}"
+        )
+    merged: dict[str, Any] = {}
+    if values.get("debug"):
+        merged.update(DEBUG_SETTINGS)
+    merged.update(values)
+    defaults = PretrainingConfig()
+    for key, value in merged.items():
+        default = getattr(defaults, key)
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"hparam {key} must be true or false, got {value!r}")
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"hparam {key} must be a number, got {value!r}")
+            if isinstance(default, int) and key != "embedding_size" and value != int(value):
+                raise ConfigError(f"hparam {key} must be an integer, got {value!r}")
+            merged[key] = type(default)(value)
+    overrides = merged.get("model_hparam_overrides", {})
+    if not isinstance(overrides, Mapping):
+        raise ConfigError("hparam model_hparam_overrides must be a JSON object")
+    bad = sorted(set(overrides) - set(BERT_KEYS))
+    if bad:
+        raise ConfigError(
+            f"unknown model_hparam_overrides key(s) {', '.join(bad)}; valid keys: {', '.join(BERT_KEYS)}"
+        )
+    config = PretrainingConfig(model_name=model_name, data_dir=data_dir, **merged)
+    validate(config)
+    return config
+
+
+def validate(config: PretrainingConfig) -> None:
+    if config.model_size not in MODEL_SIZES:
+        raise ConfigError(f"model_size must be one of {', '.join(MODEL_SIZES)}, got {config.model_size!r}")
+    for key in (
+        "num_train_steps",
+        "train_batch_size",
+        "max_seq_length",
+        "save_checkpoints_steps",
+        "log_every",
+    ):
+        if getattr(config, key) < 1:
+            raise ConfigError(f"hparam {key} must be positive, got {getattr(config, key)}")
+    if not 0 < config.mask_prob < 1:
+        raise ConfigError(f"hparam mask_prob must be in (0, 1), got {config.mask_prob}")
+    if config.max_seq_length > bert_config(config).max_position_embeddings:
+        raise ConfigError("max_seq_length exceeds max_position_embeddings")
+    if config.temperature <= 0:
+        raise ConfigError(f"hparam temperature must be positive, got {config.temperature}")
+
+
+def bert_config(config: PretrainingConfig) -> BertConfig:
+    """The discriminator's tower (upstream `training_utils.get_bert_config`)."""
+    values = {
+        "vocab_size": config.vocab_size,
+        "hidden_size": MODEL_SIZES[config.model_size],
+        "num_hidden_layers": {"small": 12, "base": 12, "large": 24}[config.model_size],
+    }
+    values.update(config.model_hparam_overrides)
+    # As upstream: heads and FFN size follow the (possibly overridden) hidden size, unless overridden.
+    values.setdefault("num_attention_heads", max(1, values["hidden_size"] // 64))
+    values.setdefault("intermediate_size", 4 * values["hidden_size"])
+    return BertConfig(**values)
+
+
+def generator_config(config: PretrainingConfig) -> BertConfig:
+    """The generator's tower: hidden and layers scaled, heads = max(1, hidden // 64), FFN 4·hidden."""
+    disc = bert_config(config)
+    hidden = int(round(disc.hidden_size * config.generator_hidden_size))
+    return dataclasses.replace(
+        disc,
+        hidden_size=hidden,
+        num_hidden_layers=int(round(disc.num_hidden_layers * config.generator_layers)),
+        num_attention_heads=max(1, hidden // 64),
+        intermediate_size=4 * hidden,
+    )
+
+
+def embedding_size(config: PretrainingConfig) -> int:
+    if config.embedding_size:
+        return int(config.embedding_size)
+    if config.model_size == "small":
+        return EMBEDDING_SIZES["small"]
+    return bert_config(config).hidden_size

@@ -1,0 +1,1 @@
+"""Pre-training building blocks: dynamic masking, Gumbel sampling, ELECTRA losses and metrics."""

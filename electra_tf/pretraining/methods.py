@@ -1,0 +1,140 @@
+"""Replacement methods: how the discriminator's corrupted input is made. One registry.
+
+A method is a layer whose `call(embeddings, batch, masked, seeds, training)` returns a
+`Replacement`: the corrupted ids, the RTD labels, an optional delta added to the
+discriminator's word embeddings, its own loss terms and metric sums. The pretrainer adds the
+discriminator and never asks which method it holds; `build_replacement_method` is the only
+place that reads `config.method`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import tensorflow as tf
+import tf_keras
+
+from electra_tf import configs
+from electra_tf.modeling.encoder import TransformerEncoder
+from electra_tf.modeling.heads import MaskedLMHead, gather_positions
+from electra_tf.pretraining import sampling
+from electra_tf.pretraining.masking import MaskedBatch
+
+_REGISTRY: dict[str, Callable[[configs.PretrainingConfig], tf_keras.layers.Layer]] = {}
+
+
+def register_method(name: str):
+    """Decorator: `builder(config) -> method layer` becomes available as `"method": name`."""
+
+    def wrap(builder):
+        if name in _REGISTRY:
+            raise ValueError(f"replacement method {name!r} registered twice")
+        _REGISTRY[name] = builder
+        return builder
+
+    return wrap
+
+
+def registered_methods() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def build_replacement_method(config: configs.PretrainingConfig) -> tf_keras.layers.Layer:
+    if config.method not in _REGISTRY:
+        raise configs.ConfigError(
+            f"unknown method {config.method!r}; registered methods: {', '.join(registered_methods())}"
+        )
+    return _REGISTRY[config.method](config)
+
+
+@dataclasses.dataclass
+class LossTerm:
+    """weight · numerator / Σ_replicas denominator — exact under any replica split."""
+
+    numerator: tf.Tensor
+    denominator: tf.Tensor
+    weight: float
+
+
+@dataclasses.dataclass
+class Replacement:
+    corrupted_ids: tf.Tensor  # [B, L] int32
+    labels: tf.Tensor  # [B, L] int32, 1 = replaced
+    losses: dict[str, LossTerm]
+    sums: dict[str, tf.Tensor]  # metric numerators/denominators, summed over replicas
+    word_embedding_delta: tf.Tensor | None = None  # [B, L, E] added to the discriminator's input
+
+
+def per_example_seeds(seed: tf.Tensor, first_index: tf.Tensor, batch_size: tf.Tensor) -> tf.Tensor:
+    """[2] seed, global index of the first local example → [B, 2] seeds, one per example.
+
+    Example i of the global batch always gets the same seed, whichever replica holds it.
+    """
+    index = tf.cast(first_index, tf.int64) + tf.range(tf.cast(batch_size, tf.int64))
+    seed = tf.cast(seed, tf.int64)
+    return tf.stack([tf.fill(tf.shape(index), seed[0]), seed[1] * 1_000_003 + index], axis=1)
+
+
+class ElectraGenerator(tf_keras.layers.Layer):
+    """Upstream's generator: a small BERT tower on the shared embeddings, an MLM head tied to
+    the word embeddings, Gumbel-max sampling at the masked positions (no gradient)."""
+
+    def __init__(
+        self,
+        tower: configs.BertConfig,
+        embedding_size: int,
+        temperature: float,
+        gen_weight: float,
+        name: str = "generator",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        self.encoder = TransformerEncoder(
+            hidden_size=tower.hidden_size,
+            num_layers=tower.num_hidden_layers,
+            num_attention_heads=tower.num_attention_heads,
+            intermediate_size=tower.intermediate_size,
+            embedding_size=embedding_size,
+            hidden_dropout_prob=tower.hidden_dropout_prob,
+            attention_probs_dropout_prob=tower.attention_probs_dropout_prob,
+            initializer_range=tower.initializer_range,
+            name="encoder",
+        )
+        self.head = MaskedLMHead(embedding_size, tower.vocab_size, tower.initializer_range)
+        self.temperature = temperature
+        self.gen_weight = gen_weight
+
+    def call(
+        self, embeddings, batch: dict, masked: MaskedBatch, seeds: tf.Tensor, training=False
+    ) -> Replacement:
+        """seeds: [B, 2] per-example sampling seeds."""
+        emb = embeddings(masked.masked_input_ids, batch["segment_ids"], training=training)  # [B,L,E]
+        hidden = self.encoder(emb, batch["input_mask"], training=training)[-1]  # [B,L,Hg]
+        logits = self.head(gather_positions(hidden, masked.masked_positions), embeddings.word_embeddings)
+        weights = masked.masked_weights  # [B,N]
+        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=masked.masked_ids, logits=logits)
+        sampled = sampling.gumbel_max_sample_per_example(logits, self.temperature, seeds)  # [B,N]
+        corrupted = sampling.replace_tokens(batch["input_ids"], masked.masked_positions, sampled, weights)
+        labels = sampling.rtd_labels(batch["input_ids"], corrupted, batch["input_mask"])
+        predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return Replacement(
+            corrupted_ids=corrupted,
+            labels=labels,
+            losses={"mlm": LossTerm(tf.reduce_sum(weights * ce), tf.reduce_sum(weights), self.gen_weight)},
+            sums={
+                "mlm_correct": tf.reduce_sum(weights * tf.cast(predicted == masked.masked_ids, tf.float32)),
+                "sampled_correct": tf.reduce_sum(weights * tf.cast(sampled == masked.masked_ids, tf.float32)),
+                "masked": tf.reduce_sum(weights),
+            },
+        )
+
+
+@register_method("electra")
+def _build_electra(config: configs.PretrainingConfig) -> ElectraGenerator:
+    return ElectraGenerator(
+        configs.generator_config(config),
+        configs.embedding_size(config),
+        config.temperature,
+        config.gen_weight,
+    )

@@ -1,0 +1,142 @@
+"""The ELECTRA pretrainer: shared embeddings, a replacement method, the discriminator.
+
+`ElectraPretrainer.call` masks the batch, lets the replacement method corrupt it, runs the
+discriminator on the result and returns loss terms and metric sums (all per replica; the
+trainer sums them over replicas). `build_pretrainer` is the only function here that reads
+the config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+import tf_keras
+
+from electra_tf import configs
+from electra_tf.modeling.embeddings import ElectraEmbeddings
+from electra_tf.modeling.encoder import TransformerEncoder
+from electra_tf.modeling.heads import DiscriminatorHead
+from electra_tf.pretraining import masking
+from electra_tf.pretraining.methods import LossTerm, build_replacement_method, per_example_seeds
+
+
+@dataclasses.dataclass(frozen=True)
+class SpecialTokens:
+    mask_id: int
+    cls_id: int
+    sep_id: int
+
+    @classmethod
+    def from_vocab(cls, vocab: list[str]) -> SpecialTokens:
+        ids = {t: i for i, t in enumerate(vocab)}
+        return cls(ids["[MASK]"], ids["[CLS]"], ids["[SEP]"])
+
+
+@dataclasses.dataclass
+class PretrainOutputs:
+    losses: dict[str, LossTerm]
+    sums: dict[str, tf.Tensor]
+    disc_probs: tf.Tensor  # [B, L] P(replaced)
+    labels: tf.Tensor  # [B, L] int32
+    input_mask: tf.Tensor  # [B, L] int32
+
+
+class ElectraPretrainer(tf_keras.Model):
+    """Generator-or-other replacement + discriminator, trained jointly (paper eq. 4)."""
+
+    def __init__(
+        self,
+        embeddings: ElectraEmbeddings,
+        discriminator: TransformerEncoder,
+        disc_head: DiscriminatorHead,
+        method: tf_keras.layers.Layer,
+        special: SpecialTokens,
+        mask_prob: float,
+        max_predictions: int,
+        disc_weight: float,
+        name: str = "electra",
+    ):
+        super().__init__(name=name)
+        self.embeddings = embeddings
+        self.discriminator = discriminator
+        self.disc_head = disc_head
+        self.method = method
+        self.special = special
+        self.mask_prob = mask_prob
+        self.max_predictions = max_predictions
+        self.disc_weight = disc_weight
+
+    def call(self, batch: dict, seed: tf.Tensor, first_index=0, training=False) -> PretrainOutputs:
+        """batch: int32 [B, L] input_ids / input_mask / segment_ids; seed: [2] int; first_index:
+        global index of this replica's first example (for replica-independent randomness)."""
+        batch_size = tf.shape(batch["input_ids"])[0]
+        seeds = per_example_seeds(seed, first_index, batch_size)  # [B, 2]
+        masked = masking.mask_inputs_per_example(
+            batch["input_ids"],
+            batch["input_mask"],
+            seeds,
+            mask_prob=self.mask_prob,
+            max_predictions=self.max_predictions,
+            mask_id=self.special.mask_id,
+            special_ids=(self.special.cls_id, self.special.sep_id, self.special.mask_id),
+        )
+        replacement = self.method(self.embeddings, batch, masked, seeds + [[0, 7]], training=training)
+        emb = self.embeddings(
+            replacement.corrupted_ids,
+            batch["segment_ids"],
+            training=training,
+            word_embedding_delta=replacement.word_embedding_delta,
+        )
+        hidden = self.discriminator(emb, batch["input_mask"], training=training)[-1]  # [B,L,H]
+        logits = self.disc_head(hidden)  # [B, L]
+        labels = replacement.labels
+        real = tf.cast(batch["input_mask"], tf.float32)
+        ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(labels, tf.float32), logits=logits)
+        predicted = tf.cast(logits > 0, tf.int32)
+        losses = dict(replacement.losses)
+        losses["disc"] = LossTerm(tf.reduce_sum(real * ce), tf.reduce_sum(real), self.disc_weight)
+        sums = dict(replacement.sums)
+        sums.update(
+            disc_correct=tf.reduce_sum(real * tf.cast(predicted == labels, tf.float32)),
+            disc_tokens=tf.reduce_sum(real),
+            disc_tp=tf.reduce_sum(real * tf.cast((predicted == 1) & (labels == 1), tf.float32)),
+            disc_predicted=tf.reduce_sum(real * tf.cast(predicted, tf.float32)),
+            disc_replaced=tf.reduce_sum(real * tf.cast(labels, tf.float32)),
+        )
+        return PretrainOutputs(losses, sums, tf.sigmoid(logits), labels, batch["input_mask"])
+
+
+def build_pretrainer(config: configs.PretrainingConfig, special: SpecialTokens) -> ElectraPretrainer:
+    disc = configs.bert_config(config)
+    emb_size = configs.embedding_size(config)
+    embeddings = ElectraEmbeddings(
+        disc.vocab_size,
+        emb_size,
+        disc.max_position_embeddings,
+        disc.type_vocab_size,
+        disc.hidden_dropout_prob,
+        disc.initializer_range,
+    )
+    discriminator = TransformerEncoder(
+        hidden_size=disc.hidden_size,
+        num_layers=disc.num_hidden_layers,
+        num_attention_heads=disc.num_attention_heads,
+        intermediate_size=disc.intermediate_size,
+        embedding_size=emb_size,
+        hidden_dropout_prob=disc.hidden_dropout_prob,
+        attention_probs_dropout_prob=disc.attention_probs_dropout_prob,
+        initializer_range=disc.initializer_range,
+        name="encoder",
+    )
+    head = DiscriminatorHead(disc.hidden_size, disc.initializer_range)
+    return ElectraPretrainer(
+        embeddings,
+        discriminator,
+        head,
+        build_replacement_method(config),
+        special,
+        config.mask_prob,
+        config.max_predictions_per_seq,
+        config.disc_weight,
+    )

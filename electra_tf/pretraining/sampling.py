@@ -1,0 +1,90 @@
+"""Replacement sampling for ELECTRA (paper eq. 1-2): Gumbel-max over generator logits.
+
+`argmax(logits / T + g)` with `g = -log(-log(u))`, `u ~ U(0, 1)` i.i.d., is an exact sample
+from `softmax(logits / T)`. The noise is drawn with stateless ops from a caller-owned seed, so
+the functions run inside `tf.function` (also `jit_compile=True`) and in replica contexts.
+A seed fixes the sample per execution mode (XLA and plain TF kernels draw different streams).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+_TINY = float(np.finfo(np.float32).tiny)  # keeps log(u) finite; u < 1 keeps -log(u) > 0
+
+
+def gumbel_noise(shape: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Standard Gumbel noise of `shape`, float32, from a shape-[2] stateless seed."""
+    u = tf.random.stateless_uniform(shape, seed=seed, minval=_TINY, maxval=1.0, dtype=tf.float32)
+    return -tf.math.log(-tf.math.log(u))
+
+
+def gumbel_max_sample(logits: tf.Tensor, temperature: float | tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Samples token ids from `softmax(logits / temperature)` without gradient.
+
+    Args:
+      logits: [B, N, V] generator logits (any float dtype; computed in float32).
+      temperature: positive scalar.
+      seed: shape [2] int32/int64 tensor for the stateless noise.
+
+    Returns:
+      [B, N] int32 sampled ids.
+    """
+    return _gumbel_argmax(logits, temperature, lambda shape: gumbel_noise(shape, seed))
+
+
+def gumbel_max_sample_per_example(
+    logits: tf.Tensor, temperature: float | tf.Tensor, seeds: tf.Tensor
+) -> tf.Tensor:
+    """`gumbel_max_sample` with one seed per example: logits [B, N, V], seeds [B, 2] -> [B, N] int32.
+
+    Row b equals `gumbel_max_sample(logits[b:b+1], temperature, seeds[b])`, independent of the
+    rest of the batch (noise drawn per row inside a `tf.map_fn`).
+    """
+
+    def noise(shape):
+        return tf.map_fn(
+            lambda s: gumbel_noise(shape[1:], s), seeds, fn_output_signature=tf.TensorSpec(None, tf.float32)
+        )
+
+    return _gumbel_argmax(logits, temperature, noise)
+
+
+def _gumbel_argmax(logits, temperature, make_noise) -> tf.Tensor:
+    logits = tf.cast(tf.stop_gradient(logits), tf.float32)
+    scaled = logits / tf.cast(temperature, tf.float32)
+    noisy = scaled + tf.reshape(make_noise(tf.shape(scaled)), tf.shape(scaled))
+    return tf.stop_gradient(tf.argmax(noisy, axis=-1, output_type=tf.int32))
+
+
+def replace_tokens(
+    input_ids: tf.Tensor, positions: tf.Tensor, new_ids: tf.Tensor, weights: tf.Tensor
+) -> tf.Tensor:
+    """Writes `new_ids` into `input_ids` at `positions` where `weights > 0`.
+
+    Args:
+      input_ids: [B, L] int ids.
+      positions: [B, N] int positions; the used ones (weight > 0) must be distinct per row, as
+        `mask_inputs` guarantees.
+      new_ids: [B, N] int ids to write.
+      weights: [B, N] float; slots with weight 0 are ignored.
+
+    Returns:
+      [B, L] int32 ids.
+    """
+    ids = tf.cast(input_ids, tf.int32)
+    used = tf.cast(weights > 0, tf.int32)[:, :, tf.newaxis]  # [B, N, 1]
+    hits = tf.one_hot(tf.cast(positions, tf.int32), depth=tf.shape(ids)[1], dtype=tf.int32) * used
+    written = tf.reduce_sum(hits, axis=1) > 0  # [B, L]
+    values = tf.reduce_sum(hits * tf.cast(new_ids, tf.int32)[:, :, tf.newaxis], axis=1)
+    return tf.where(written, values, ids)
+
+
+def rtd_labels(original_ids: tf.Tensor, corrupted_ids: tf.Tensor, input_mask: tf.Tensor) -> tf.Tensor:
+    """[B, L] int32 replaced-token labels: 1 where the ids differ on real tokens, else 0.
+
+    A position whose sampled token equals the original is labelled 0 ("original").
+    """
+    differs = tf.not_equal(tf.cast(original_ids, tf.int32), tf.cast(corrupted_ids, tf.int32))
+    return tf.cast(differs, tf.int32) * tf.cast(tf.not_equal(input_mask, 0), tf.int32)

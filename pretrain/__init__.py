@@ -1,0 +1,1 @@
+"""Pre-training: input pipeline, trainer and the run_pretraining.py entry point."""

@@ -1,0 +1,247 @@
+"""The pre-training loop: one compiled train step, checkpoints, TensorBoard, console log.
+
+Everything that changes training state lives in the checkpoint: model weights, optimizer
+slots and step (`optimizer.iterations`), the `tf.random.Generator` that seeds masking and
+sampling, and the input iterator (so a resumed run reads on where it stopped).
+
+Losses are exact under any replica split: each loss term is Σ numerator / Σ_replicas
+denominator, and gradients are summed over replicas before clipping (global norm 1.0, as
+upstream) and applied once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import tensorflow as tf
+import tf_keras
+
+from electra_tf import configs
+from electra_tf.optimization import create_optimizer
+from electra_tf.pretraining.metrics import StreamingAUC
+from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
+from electra_tf.progress import format_duration
+from pretrain.input_pipeline import pretraining_dataset
+
+CLIP_NORM = 1.0
+
+
+def window_scalars(acc: dict[str, float], steps: int) -> dict[str, float]:
+    """Per-window sums → the DESIGN §7 scalars."""
+    out = {f"loss/{k[5:]}": v / steps for k, v in acc.items() if k.startswith("loss_")}
+    ratio = lambda a, b: acc.get(a, 0.0) / max(acc.get(b, 0.0), 1e-9)  # noqa: E731
+    if "masked" in acc:
+        out["acc/mlm"] = ratio("mlm_correct", "masked")
+        out["acc/sampled_mlm"] = ratio("sampled_correct", "masked")
+    out["acc/disc"] = ratio("disc_correct", "disc_tokens")
+    out["disc/precision"] = ratio("disc_tp", "disc_predicted")
+    out["disc/recall"] = ratio("disc_tp", "disc_replaced")
+    return out
+
+
+class Trainer:
+    """Builds model, optimizer and input under `strategy` and runs/resumes training."""
+
+    def __init__(
+        self,
+        config: configs.PretrainingConfig,
+        strategy: tf.distribute.Strategy,
+        special: SpecialTokens,
+        files: list[str],
+        log: Callable[[str], None] = print,
+    ):
+        self.config = config
+        self.strategy = strategy
+        self.log = log
+        self.num_replicas = strategy.num_replicas_in_sync
+        # Deterministic initial weights; dropout draws from tf.random.Generator variables that
+        # live in the layers and hence in the checkpoint (Keras' legacy RNG state is not saved).
+        tf_keras.utils.set_random_seed(config.seed)
+        tf_keras.backend.experimental.enable_tf_random_generator()
+        with strategy.scope():
+            self.model = build_pretrainer(config, special)
+            self.optimizer = create_optimizer(
+                config.learning_rate,
+                config.num_train_steps,
+                config.num_warmup_steps,
+                config.lr_decay_power,
+                config.weight_decay_rate,
+            )
+            self.auc = StreamingAUC()
+        self.rng = tf.random.Generator.from_seed(config.seed)
+        dataset = pretraining_dataset(files, config.train_batch_size, config.max_seq_length, config.seed)
+        self.iterator = iter(strategy.experimental_distribute_dataset(dataset))
+        self._build(config)
+        self.checkpoint = tf.train.Checkpoint(
+            model=self.model, optimizer=self.optimizer, rng=self.rng, iterator=self.iterator
+        )
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint,
+            config.model_dir,
+            max_to_keep=config.keep_checkpoint_max,
+            step_counter=self.optimizer.iterations,
+            checkpoint_interval=config.save_checkpoints_steps,
+        )
+        self._train_step = tf.function(self._step)
+        self._replica_step = tf.function(self._replica_step_fn, jit_compile=config.jit_compile or None)
+
+    def _build(self, config: configs.PretrainingConfig) -> None:
+        """Creates every variable (model and optimizer slots) before any restore."""
+        local = config.train_batch_size // self.num_replicas
+        dummy = {k: tf.ones([local, config.max_seq_length], tf.int32) for k in ("input_ids", "input_mask")}
+        dummy["segment_ids"] = tf.zeros([local, config.max_seq_length], tf.int32)
+        self.strategy.run(
+            lambda b: self.model(b, tf.constant([0, 0], tf.int64), 0, training=False), args=(dummy,)
+        )
+        with self.strategy.scope():
+            self.optimizer._create_all_weights(self.model.trainable_variables)
+
+    @property
+    def step(self) -> int:
+        return int(self.optimizer.iterations.numpy())
+
+    def loss_and_gradients(self, batch, seed, training=True):
+        """In a replica context: (scalars summed over replicas, gradients of the global loss).
+
+        Each replica's loss is its share of the global loss (numerators over global
+        denominators), so the summed gradients equal one replica's on the whole batch.
+        """
+        ctx = tf.distribute.get_replica_context()
+        first = ctx.replica_id_in_sync_group * tf.shape(batch["input_ids"])[0]
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            out = self.model(batch, seed, first, training=training)
+            terms = {}
+            for name, term in out.losses.items():
+                terms[name] = term.numerator / (ctx.all_reduce("sum", term.denominator) + 1e-6)
+            loss = tf.add_n([out.losses[n].weight * t for n, t in terms.items()])
+        grads = ctx.all_reduce("sum", tape.gradient(loss, variables))
+        scalars = {f"loss_{n}": t for n, t in terms.items()}
+        scalars["loss_total"] = loss
+        scalars.update(out.sums)
+        return ctx.all_reduce("sum", scalars), grads, out
+
+    def _replica_step_fn(self, batch, seed):
+        scalars, grads, out = self.loss_and_gradients(batch, seed)
+        grads, _ = tf.clip_by_global_norm(grads, CLIP_NORM)
+        self.optimizer.apply_gradients(
+            zip(grads, self.model.trainable_variables), experimental_aggregate_gradients=False
+        )
+        self.auc.update_state(out.labels, out.disc_probs, out.input_mask)
+        return scalars
+
+    def _step(self, iterator):
+        seed = self.rng.make_seeds(1)[:, 0]
+        batch = next(iterator)
+        results = self.strategy.run(self._replica_step, args=(batch, seed))
+        return self.strategy.experimental_local_results(results)[0]
+
+    def restore(self) -> bool:
+        """Restores the latest checkpoint of model_dir if there is one; True if it did."""
+        path = self.manager.restore_or_initialize()
+        if path:
+            self.log(f"resumed from {path} at step {self.step}")
+        return path is not None
+
+    def train(self) -> dict[str, float]:
+        """Trains up to num_train_steps; returns the last logged scalars."""
+        cfg = self.config
+        writer = tf.summary.create_file_writer(cfg.model_dir)
+        acc: dict[str, float] = {}
+        window_steps, window_start, last = 0, time.monotonic(), {}
+        run_start, run_start_step = time.monotonic(), self.step
+        while self.step < cfg.num_train_steps:
+            values = self._train_step(self.iterator)
+            for k, v in values.items():
+                acc[k] = acc.get(k, 0.0) + float(v)
+            window_steps += 1
+            step = self.step
+            if step % cfg.log_every == 0 or step == cfg.num_train_steps:
+                elapsed = time.monotonic() - window_start
+                last = window_scalars(acc, window_steps)
+                last["disc/auc"] = float(self.auc.result())
+                last["lr"] = float(self.optimizer.learning_rate(step - 1))
+                last["perf/steps_per_sec"] = window_steps / elapsed
+                last["perf/examples_per_sec"] = window_steps * cfg.train_batch_size / elapsed
+                with writer.as_default(step=step):
+                    for name, value in last.items():
+                        tf.summary.scalar(name, value)
+                rate = (step - run_start_step) / (time.monotonic() - run_start)
+                self.log(self._log_line(step, last, (cfg.num_train_steps - step) / max(rate, 1e-9)))
+                acc, window_steps, window_start = {}, 0, time.monotonic()
+                self.auc.reset_state()
+            self.manager.save(checkpoint_number=step, check_interval=True)
+        self.manager.save(checkpoint_number=self.step, check_interval=False)
+        writer.flush()
+        return last
+
+    def _log_line(self, step: int, s: dict[str, float], eta: float) -> str:
+        parts = [f"step {step}/{self.config.num_train_steps}"]
+        parts += [f"{k}={s[k]:.4f}" for k in ("loss/total", "loss/mlm", "loss/disc") if k in s]
+        parts += [f"{k}={s[k]:.3f}" for k in ("acc/mlm", "acc/disc", "disc/auc") if k in s]
+        parts.append(f"{s['perf/steps_per_sec']:.2f} steps/s")
+        parts.append(f"ETA {format_duration(eta)}")
+        return " | ".join(parts)
+
+
+def write_hparams(config: configs.PretrainingConfig) -> None:
+    os.makedirs(config.model_dir, exist_ok=True)
+    with open(os.path.join(config.model_dir, "hparams.json"), "w", encoding="utf-8") as f:
+        f.write(config.to_json() + "\n")
+
+
+def evaluate(trainer: Trainer, files: list[str], num_steps: int, batch_size: int) -> dict[str, float]:
+    """Generator and discriminator metrics on `num_steps` batches of `files` (upstream's names)."""
+    cfg, strategy, model = trainer.config, trainer.strategy, trainer.model
+    dataset = pretraining_dataset(files, batch_size, cfg.max_seq_length, cfg.seed, training=False)
+    with strategy.scope():
+        auc = StreamingAUC()
+
+    def replica_fn(batch, seed):
+        ctx = tf.distribute.get_replica_context()
+        first = ctx.replica_id_in_sync_group * tf.shape(batch["input_ids"])[0]
+        out = model(batch, seed, first, training=False)
+        auc.update_state(out.labels, out.disc_probs, out.input_mask)
+        sums = dict(out.sums)
+        for name, term in out.losses.items():
+            sums[f"num_{name}"], sums[f"den_{name}"] = term.numerator, term.denominator
+        return ctx.all_reduce("sum", sums)
+
+    @tf.function
+    def eval_step(batch, seed):
+        return strategy.experimental_local_results(strategy.run(replica_fn, args=(batch, seed)))[0]
+
+    rng = tf.random.Generator.from_seed(cfg.seed + 1)
+    acc: dict[str, float] = {}
+    steps = 0
+    for batch in strategy.experimental_distribute_dataset(dataset.take(num_steps)):
+        for k, v in eval_step(batch, rng.make_seeds(1)[:, 0]).items():
+            acc[k] = acc.get(k, 0.0) + float(v)
+        steps += 1
+    if not steps:
+        raise ValueError(f"no evaluation batch of {batch_size} examples in {len(files)} file(s)")
+    ratio = lambda a, b: acc.get(a, 0.0) / max(acc.get(b, 0.0), 1e-9)  # noqa: E731
+    results = {
+        "disc_accuracy": ratio("disc_correct", "disc_tokens"),
+        "disc_auc": float(auc.result()),
+        "disc_loss": ratio("num_disc", "den_disc"),
+        "disc_precision": ratio("disc_tp", "disc_predicted"),
+        "disc_recall": ratio("disc_tp", "disc_replaced"),
+        "global_step": trainer.step,
+        "eval_steps": steps,
+    }
+    if "masked" in acc:
+        results["masked_lm_accuracy"] = ratio("mlm_correct", "masked")
+        results["masked_lm_loss"] = ratio("num_mlm", "den_mlm")
+        results["sampled_masked_lm_accuracy"] = ratio("sampled_correct", "masked")
+    return results
+
+
+def write_results(path: str, results: dict[str, float]) -> None:
+    """`results/unsup_results.txt`: one `name = value` line per metric, sorted (as upstream)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for name in sorted(results):
+            f.write(f"{name} = {results[name]}\n")
