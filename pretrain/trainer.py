@@ -127,7 +127,7 @@ class Trainer:
         scalars, grads, out = self.loss_and_gradients(batch, seed)
         grads, _ = tf.clip_by_global_norm(grads, CLIP_NORM)
         self.optimizer.apply_gradients(
-            zip(grads, self.model.trainable_variables), experimental_aggregate_gradients=False
+            zip(grads, self.model.trainable_variables, strict=True), experimental_aggregate_gradients=False
         )
         self.auc.update_state(out.labels, out.disc_probs, out.input_mask)
         return scalars
