@@ -14,7 +14,7 @@ import dataclasses
 import os
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 flags.DEFINE_string("data_dir", None, "Holds pretrain_tfrecords/, vocab.txt and models/.")
 flags.DEFINE_string("model_name", None, "Name of the run: checkpoints go to $DATA_DIR/models/$MODEL_NAME.")
@@ -24,6 +24,9 @@ flags.DEFINE_enum(
 )
 flags.DEFINE_integer("cpu_replicas", 0, "Split the CPU into this many logical devices (mirrored on CPU).")
 flags.DEFINE_string("tpu", None, "TPU name or address for --strategy=tpu.")
+flags.DEFINE_integer(
+    "stop_at_step", None, "Stop (with a checkpoint) at this global step; a later run resumes."
+)
 
 FLAGS = flags.FLAGS
 PROGRAM = "run_pretraining"
@@ -36,6 +39,7 @@ def _prepare():
     from pretrain.input_pipeline import check_record_files, list_record_files
     from pretrain.strategies import build_strategy
 
+    strategy = build_strategy(FLAGS.strategy, FLAGS.cpu_replicas, FLAGS.tpu)  # before any TF op runs
     if not FLAGS.data_dir or not FLAGS.model_name:
         raise ValueError("--data_dir and --model_name are required")
     if not os.path.isdir(FLAGS.data_dir):
@@ -49,7 +53,6 @@ def _prepare():
         raise ValueError(f"{config.vocab_file} has {len(vocab)} tokens but vocab_size is {config.vocab_size}")
     files = list_record_files(config.pretrain_tfrecords)
     check_record_files(files, config.max_seq_length)
-    strategy = build_strategy(FLAGS.strategy, FLAGS.cpu_replicas, FLAGS.tpu)
     for key in ("train_batch_size", "eval_batch_size"):
         if getattr(config, key) % strategy.num_replicas_in_sync:
             raise ValueError(
@@ -75,7 +78,7 @@ def _main() -> None:
     trainer_lib.write_hparams(config)
     trainer.restore()
     if config.do_train:
-        trainer.train()
+        trainer.train(stop_at_step=FLAGS.stop_at_step)
     if config.do_eval:
         results = trainer_lib.evaluate(trainer, files, config.num_eval_steps, config.eval_batch_size)
         trainer_lib.write_results(config.results_txt, results)
@@ -91,6 +94,7 @@ def main(argv) -> None:
     from pretrain.input_pipeline import InputError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.set_verbosity(logging.WARNING)  # progress goes to stdout; keep stderr for errors
 
     def run():
         try:

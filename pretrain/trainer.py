@@ -74,15 +74,20 @@ class Trainer:
         dataset = pretraining_dataset(files, config.train_batch_size, config.max_seq_length, config.seed)
         self.iterator = iter(strategy.experimental_distribute_dataset(dataset))
         self._build(config)
-        self.checkpoint = tf.train.Checkpoint(
-            model=self.model, optimizer=self.optimizer, rng=self.rng, iterator=self.iterator
-        )
+        self.dropout_rngs = self._seed_dropout(config.seed)
+        state = dict(model=self.model, optimizer=self.optimizer, rng=self.rng, dropout_rngs=self.dropout_rngs)
+        try:
+            self.checkpoint = tf.train.Checkpoint(iterator=self.iterator, **state)
+        except ValueError:
+            # TF cannot save a multi-device DistributedIterator: a resumed multi-replica run
+            # restarts the (seeded) input stream; everything else continues exactly.
+            log("note: the input position is not checkpointable under this strategy")
+            self.checkpoint = tf.train.Checkpoint(**state)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint,
             config.model_dir,
             max_to_keep=config.keep_checkpoint_max,
             step_counter=self.optimizer.iterations,
-            checkpoint_interval=config.save_checkpoints_steps,
         )
         self._train_step = tf.function(self._step)
         self._replica_step = tf.function(self._replica_step_fn, jit_compile=config.jit_compile or None)
@@ -97,6 +102,27 @@ class Trainer:
         )
         with self.strategy.scope():
             self.optimizer._create_all_weights(self.model.trainable_variables)
+
+    def _seed_dropout(self, seed: int) -> tf.Module:
+        """Seeds every dropout layer's tf.random.Generator from `seed` and returns them, tracked.
+
+        Keras creates these generators lazily and keeps them out of the layers' variables, so
+        they are collected here (through tf_keras' private `_random_generator`) and checkpointed.
+        """
+        generators = []
+        for layer in self.model.submodules:
+            keras_rng = getattr(layer, "_random_generator", None)
+            if keras_rng is None or not hasattr(keras_rng, "_maybe_init"):
+                continue
+            with self.strategy.scope():
+                keras_rng._maybe_init()
+            if getattr(keras_rng, "_generator", None) is not None:
+                generators.append(keras_rng._generator)
+        for i, generator in enumerate(generators):
+            generator.reset_from_seed(seed * 1_000_003 + i + 1)
+        holder = tf.Module()
+        holder.generators = generators
+        return holder
 
     @property
     def step(self) -> int:
@@ -145,20 +171,22 @@ class Trainer:
             self.log(f"resumed from {path} at step {self.step}")
         return path is not None
 
-    def train(self) -> dict[str, float]:
-        """Trains up to num_train_steps; returns the last logged scalars."""
+    def train(self, stop_at_step: int | None = None) -> dict[str, float]:
+        """Trains up to num_train_steps (or `stop_at_step`, to continue later); returns the last
+        logged scalars. A checkpoint is always written at the last step run."""
         cfg = self.config
+        last_step = min(cfg.num_train_steps, stop_at_step or cfg.num_train_steps)
         writer = tf.summary.create_file_writer(cfg.model_dir)
         acc: dict[str, float] = {}
         window_steps, window_start, last = 0, time.monotonic(), {}
         run_start, run_start_step = time.monotonic(), self.step
-        while self.step < cfg.num_train_steps:
+        while self.step < last_step:
             values = self._train_step(self.iterator)
             for k, v in values.items():
                 acc[k] = acc.get(k, 0.0) + float(v)
             window_steps += 1
             step = self.step
-            if step % cfg.log_every == 0 or step == cfg.num_train_steps:
+            if step % cfg.log_every == 0 or step == last_step:
                 elapsed = time.monotonic() - window_start
                 last = window_scalars(acc, window_steps)
                 last["disc/auc"] = float(self.auc.result())
@@ -172,10 +200,15 @@ class Trainer:
                 self.log(self._log_line(step, last, (cfg.num_train_steps - step) / max(rate, 1e-9)))
                 acc, window_steps, window_start = {}, 0, time.monotonic()
                 self.auc.reset_state()
-            self.manager.save(checkpoint_number=step, check_interval=True)
-        self.manager.save(checkpoint_number=self.step, check_interval=False)
+            if step % cfg.save_checkpoints_steps == 0:
+                self.manager.save(checkpoint_number=step)
+        if self.manager.latest_checkpoint != self._checkpoint_path(self.step):
+            self.manager.save(checkpoint_number=self.step)
         writer.flush()
         return last
+
+    def _checkpoint_path(self, step: int) -> str:
+        return os.path.join(self.config.model_dir, f"ckpt-{step}")
 
     def _log_line(self, step: int, s: dict[str, float], eta: float) -> str:
         parts = [f"step {step}/{self.config.num_train_steps}"]

@@ -9,6 +9,8 @@ import sys
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Deterministic TF kernels: tests compare runs bit for bit (e.g. straight vs resumed training).
+os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("ELECTRA_TF_SHARED", os.path.join(os.path.dirname(REPO), "shared"))

@@ -70,6 +70,7 @@ class ElectraPretrainer(tf_keras.Model):
     def call(self, batch: dict, seed: tf.Tensor, first_index=0, training=False) -> PretrainOutputs:
         """batch: int32 [B, L] input_ids / input_mask / segment_ids; seed: [2] int; first_index:
         global index of this replica's first example (for replica-independent randomness)."""
+        self.embeddings.word_embeddings  # noqa: B018  builds the shared tables under electra/embeddings
         batch_size = tf.shape(batch["input_ids"])[0]
         seeds = per_example_seeds(seed, first_index, batch_size)  # [B, 2]
         masked = masking.mask_inputs_per_example(
