@@ -144,3 +144,18 @@ class TransformerEncoder(tf_keras.layers.Layer):
         """
         end = self.num_layers if num_layers is None else num_layers
         return self._run_layers(self._project(embeddings), input_mask, 0, end, training)
+
+
+def build_encoder(tower, embedding_size: int, name: str = "encoder") -> TransformerEncoder:
+    """A `TransformerEncoder` from a tower config with upstream BertConfig field names."""
+    return TransformerEncoder(
+        hidden_size=tower.hidden_size,
+        num_layers=tower.num_hidden_layers,
+        num_attention_heads=tower.num_attention_heads,
+        intermediate_size=tower.intermediate_size,
+        embedding_size=embedding_size,
+        hidden_dropout_prob=tower.hidden_dropout_prob,
+        attention_probs_dropout_prob=tower.attention_probs_dropout_prob,
+        initializer_range=tower.initializer_range,
+        name=name,
+    )

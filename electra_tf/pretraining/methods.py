@@ -16,7 +16,7 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import configs
-from electra_tf.modeling.encoder import TransformerEncoder
+from electra_tf.modeling.encoder import build_encoder
 from electra_tf.modeling.heads import MaskedLMHead, gather_positions
 from electra_tf.pretraining import sampling
 from electra_tf.pretraining.masking import MaskedBatch
@@ -90,17 +90,7 @@ class ElectraGenerator(tf_keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(name=name, **kwargs)
-        self.encoder = TransformerEncoder(
-            hidden_size=tower.hidden_size,
-            num_layers=tower.num_hidden_layers,
-            num_attention_heads=tower.num_attention_heads,
-            intermediate_size=tower.intermediate_size,
-            embedding_size=embedding_size,
-            hidden_dropout_prob=tower.hidden_dropout_prob,
-            attention_probs_dropout_prob=tower.attention_probs_dropout_prob,
-            initializer_range=tower.initializer_range,
-            name="encoder",
-        )
+        self.encoder = build_encoder(tower, embedding_size)
         self.head = MaskedLMHead(embedding_size, tower.vocab_size, tower.initializer_range)
         self.temperature = temperature
         self.gen_weight = gen_weight

@@ -15,7 +15,7 @@ import tf_keras
 
 from electra_tf import configs
 from electra_tf.modeling.embeddings import ElectraEmbeddings
-from electra_tf.modeling.encoder import TransformerEncoder
+from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import DiscriminatorHead
 from electra_tf.pretraining import masking
 from electra_tf.pretraining.methods import LossTerm, build_replacement_method, per_example_seeds
@@ -119,17 +119,7 @@ def build_pretrainer(config: configs.PretrainingConfig, special: SpecialTokens) 
         disc.hidden_dropout_prob,
         disc.initializer_range,
     )
-    discriminator = TransformerEncoder(
-        hidden_size=disc.hidden_size,
-        num_layers=disc.num_hidden_layers,
-        num_attention_heads=disc.num_attention_heads,
-        intermediate_size=disc.intermediate_size,
-        embedding_size=emb_size,
-        hidden_dropout_prob=disc.hidden_dropout_prob,
-        attention_probs_dropout_prob=disc.attention_probs_dropout_prob,
-        initializer_range=disc.initializer_range,
-        name="encoder",
-    )
+    discriminator = build_encoder(disc, emb_size)
     head = DiscriminatorHead(disc.hidden_size, disc.initializer_range)
     return ElectraPretrainer(
         embeddings,

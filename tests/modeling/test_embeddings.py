@@ -8,14 +8,9 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf.modeling.embeddings import ElectraEmbeddings
+from tests.modeling.numpy_reference import np_layer_norm
 
 V, E, P, T, B, L = 50, 8, 16, 2, 2, 6
-
-
-def np_layer_norm(x, gamma, beta, eps=1e-12):
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * gamma + beta
 
 
 def make_inputs(seed=0):

@@ -11,24 +11,9 @@ import tf_keras
 
 from electra_tf.modeling.embeddings import ElectraEmbeddings
 from electra_tf.modeling.encoder import TransformerEncoder, exact_gelu
+from tests.modeling.numpy_reference import np_gelu, np_gelu_tanh, np_layer_norm
 
 V, E, H, HEADS, FFN, B, L = 50, 8, 16, 2, 32, 2, 6
-
-np_erf = np.vectorize(math.erf)
-
-
-def np_gelu(x):
-    return 0.5 * x * (1.0 + np_erf(x / math.sqrt(2.0)))
-
-
-def np_gelu_tanh(x):
-    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
-
-
-def np_layer_norm(x, gamma, beta, eps=1e-12):
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * gamma + beta
 
 
 def np_softmax(x):

@@ -39,8 +39,8 @@ for name, strategy in (("single", tf.distribute.get_strategy()), ("mirrored", mi
             var.assign(value)
     weights = [w.numpy() for w in trainer.model.weights]
     dist = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(batch))
-    fn = tf.function(lambda b: strategy.run(lambda bb: trainer.loss_and_gradients(bb, seed, training=False)[:2],
-                                            args=(b,)))
+    step = lambda bb: trainer.loss_and_gradients(bb, seed, training=False)[:2]
+    fn = tf.function(lambda b: strategy.run(step, args=(b,)))
     scalars, grads = fn(next(iter(dist)))
     local = lambda x: strategy.experimental_local_results(x)[0]
     results[name] = ({k: float(local(v)) for k, v in scalars.items()},
