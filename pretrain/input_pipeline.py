@@ -60,7 +60,8 @@ def pretraining_dataset(
     ds = tf.data.Dataset.from_tensor_slices(files)
     if training:
         ds = ds.shuffle(len(files), seed=seed).repeat()
-        ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)), deterministic=True)
+        # sequential interleave: the record order is a function of the seed alone
+        ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)))
         ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed)
     else:
         ds = ds.flat_map(tf.data.TFRecordDataset)
