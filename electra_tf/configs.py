@@ -77,6 +77,7 @@ class PretrainingConfig:
     train_batch_size: int = 128
     eval_batch_size: int = 128
     # electra-tf additions
+    eval_tfrecords: str = ""  # glob of held-out records for do_eval; "" = the training records (upstream)
     method: str = "electra"
     jit_compile: bool = False
     log_every: int = 100
@@ -90,6 +91,10 @@ class PretrainingConfig:
     @property
     def pretrain_tfrecords(self) -> str:
         return os.path.join(self.data_dir, "pretrain_tfrecords", "pretrain_data.tfrecord*")
+
+    @property
+    def eval_record_pattern(self) -> str:
+        return self.eval_tfrecords or self.pretrain_tfrecords
 
     @property
     def vocab_file(self) -> str:

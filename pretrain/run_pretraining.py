@@ -33,7 +33,8 @@ PROGRAM = "run_pretraining"
 
 
 def _prepare():
-    """All input checks, before anything is written. Returns (config, vocab, files, strategy)."""
+    """All input checks, before anything is written. Returns (config, vocab, train files, eval files,
+    strategy)."""
     from electra_tf import configs
     from electra_tf.tokenization import load_vocab
     from pretrain.input_pipeline import check_record_files, list_record_files
@@ -53,17 +54,21 @@ def _prepare():
         raise ValueError(f"{config.vocab_file} has {len(vocab)} tokens but vocab_size is {config.vocab_size}")
     files = list_record_files(config.pretrain_tfrecords)
     check_record_files(files, config.max_seq_length)
+    eval_files = files
+    if config.do_eval and config.eval_record_pattern != config.pretrain_tfrecords:
+        eval_files = list_record_files(config.eval_record_pattern)
+        check_record_files(eval_files, config.max_seq_length)
     for key in ("train_batch_size", "eval_batch_size"):
         if getattr(config, key) % strategy.num_replicas_in_sync:
             raise ValueError(
                 f"{key}={getattr(config, key)} is not divisible by "
                 f"the {strategy.num_replicas_in_sync} replicas"
             )
-    return config, vocab, files, strategy
+    return config, vocab, files, eval_files, strategy
 
 
 def _main() -> None:
-    config, vocab, files, strategy = _prepare()
+    config, vocab, files, eval_files, strategy = _prepare()
     from electra_tf.pretraining.model import SpecialTokens
     from pretrain import trainer as trainer_lib
 
@@ -80,7 +85,7 @@ def _main() -> None:
     if config.do_train:
         trainer.train(stop_at_step=FLAGS.stop_at_step)
     if config.do_eval:
-        results = trainer_lib.evaluate(trainer, files, config.num_eval_steps, config.eval_batch_size)
+        results = trainer_lib.evaluate(trainer, eval_files, config.num_eval_steps, config.eval_batch_size)
         trainer_lib.write_results(config.results_txt, results)
         log("eval: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(results.items())))
 

@@ -128,15 +128,21 @@ def test_resume_continues_exactly(wiki_data_dir):
             np.testing.assert_array_equal(resumed[name], straight[name], err_msg=name)
 
 
-def test_do_eval_writes_unsup_results(wiki_data_dir):
+def test_do_eval_writes_unsup_results(wiki_data_dir, tmp_path):
+    held_out = tmp_path / "held_out.tfrecord"
+    records = tf.io.gfile.glob(os.path.join(wiki_data_dir, "pretrain_tfrecords", "*"))
+    with tf.io.TFRecordWriter(str(held_out)) as writer:
+        for record in tf.data.TFRecordDataset(records).take(96).as_numpy_iterator():
+            writer.write(record)
     proc = pretrain(
         wiki_data_dir,
         "evalrun",
         num_train_steps=10,
         num_warmup_steps=2,
         do_eval=True,
-        num_eval_steps=3,
+        num_eval_steps=5,
         log_every=5,
+        eval_tfrecords=str(held_out),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     path = os.path.join(wiki_data_dir, "models", "evalrun", "results", "unsup_results.txt")
@@ -152,6 +158,7 @@ def test_do_eval_writes_unsup_results(wiki_data_dir):
         "global_step",
     } <= set(results)
     assert float(results["global_step"]) == 10 and 0 <= float(results["disc_accuracy"]) <= 1
+    assert float(results["eval_steps"]) == 3  # 96 held-out records = 3 batches of 32
 
 
 @pytest.mark.parametrize(
@@ -161,6 +168,7 @@ def test_do_eval_writes_unsup_results(wiki_data_dir):
         ("no_records", r"no pre-training records match .*pretrain_data\.tfrecord\*"),
         ("wrong_length", r"feature input_ids has length 64, but max_seq_length is 128"),
         ("unknown_hparam", r"unknown hparam\(s\) num_train_step; valid keys: .*num_train_steps"),
+        ("missing_eval_records", r"no pre-training records match .*held_out_\*"),
         ("indivisible_batch", r"train_batch_size=15 is not divisible by the 2 replicas"),
     ],
 )
@@ -178,6 +186,8 @@ def test_bad_input_one_line_nothing_written(case, pattern, wiki_data_dir, tmp_pa
         hparams["max_seq_length"] = 128
     elif case == "unknown_hparam":
         hparams["num_train_step"] = 3
+    elif case == "missing_eval_records":
+        hparams.update(do_eval=True, eval_tfrecords=str(tmp_path / "held_out_*"))
     elif case == "indivisible_batch":
         hparams["train_batch_size"] = 15
         flags = ["--strategy=mirrored", "--cpu_replicas=2"]
