@@ -97,9 +97,9 @@ class Trainer:
         local = config.train_batch_size // self.num_replicas
         dummy = {k: tf.ones([local, config.max_seq_length], tf.int32) for k in ("input_ids", "input_mask")}
         dummy["segment_ids"] = tf.zeros([local, config.max_seq_length], tf.int32)
-        self.strategy.run(
-            lambda b: self.model(b, tf.constant([0, 0], tf.int64), 0, training=False), args=(dummy,)
-        )
+        seed = tf.constant([0, 0], tf.int64)
+        build = lambda b: self.model(b, seed, 0).losses["disc"].numerator  # noqa: E731
+        tf.function(lambda: self.strategy.run(build, args=(dummy,)))()
         with self.strategy.scope():
             self.optimizer._create_all_weights(self.model.trainable_variables)
 
