@@ -20,6 +20,7 @@ setup(
     ],
     extras_require={
         # tokenizers: Hugging Face's Rust BERT tokenizer, the independent reference in the tests.
-        "test": ["pytest", "ruff", "tokenizers"],
+        # scikit-learn, scipy: independent references for the GLUE metrics (tests/finetune).
+        "test": ["pytest", "ruff", "tokenizers", "scikit-learn", "scipy"],
     },
 )

@@ -1,0 +1,1 @@
+"""Tests of the GLUE fine-tuning data and metric layer."""
