@@ -18,7 +18,7 @@ import tf_keras
 from electra_tf import configs
 from electra_tf.modeling.encoder import build_encoder
 from electra_tf.modeling.heads import MaskedLMHead, gather_positions
-from electra_tf.pretraining import sampling
+from electra_tf.pretraining import losses, metrics, sampling
 from electra_tf.pretraining.masking import MaskedBatch
 
 _REGISTRY: dict[str, Callable[[configs.PretrainingConfig], tf_keras.layers.Layer]] = {}
@@ -103,20 +103,17 @@ class ElectraGenerator(tf_keras.layers.Layer):
         hidden = self.encoder(emb, batch["input_mask"], training=training)[-1]  # [B,L,Hg]
         logits = self.head(gather_positions(hidden, masked.masked_positions), embeddings.word_embeddings)
         weights = masked.masked_weights  # [B,N]
-        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=masked.masked_ids, logits=logits)
         sampled = sampling.gumbel_max_sample_per_example(logits, self.temperature, seeds)  # [B,N]
         corrupted = sampling.replace_tokens(batch["input_ids"], masked.masked_positions, sampled, weights)
-        labels = sampling.rtd_labels(batch["input_ids"], corrupted, batch["input_mask"])
-        predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        mlm_correct, masked_count = metrics.mlm_accuracy_counts(logits, masked.masked_ids, weights)
+        sampled_correct, _ = metrics.sampled_accuracy_counts(sampled, masked.masked_ids, weights)
         return Replacement(
             corrupted_ids=corrupted,
-            labels=labels,
-            losses={"mlm": LossTerm(tf.reduce_sum(weights * ce), tf.reduce_sum(weights), self.gen_weight)},
-            sums={
-                "mlm_correct": tf.reduce_sum(weights * tf.cast(predicted == masked.masked_ids, tf.float32)),
-                "sampled_correct": tf.reduce_sum(weights * tf.cast(sampled == masked.masked_ids, tf.float32)),
-                "masked": tf.reduce_sum(weights),
+            labels=sampling.rtd_labels(batch["input_ids"], corrupted, batch["input_mask"]),
+            losses={
+                "mlm": LossTerm(*losses.mlm_loss_sums(logits, masked.masked_ids, weights), self.gen_weight)
             },
+            sums={"mlm_correct": mlm_correct, "sampled_correct": sampled_correct, "masked": masked_count},
         )
 
 

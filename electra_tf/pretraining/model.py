@@ -17,7 +17,7 @@ from electra_tf import configs
 from electra_tf.modeling.embeddings import ElectraEmbeddings
 from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import DiscriminatorHead
-from electra_tf.pretraining import masking
+from electra_tf.pretraining import losses, masking, metrics
 from electra_tf.pretraining.methods import LossTerm, build_replacement_method, per_example_seeds
 
 
@@ -92,20 +92,18 @@ class ElectraPretrainer(tf_keras.Model):
         hidden = self.discriminator(emb, batch["input_mask"], training=training)[-1]  # [B,L,H]
         logits = self.disc_head(hidden)  # [B, L]
         labels = replacement.labels
-        real = tf.cast(batch["input_mask"], tf.float32)
-        ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(labels, tf.float32), logits=logits)
-        predicted = tf.cast(logits > 0, tf.int32)
-        losses = dict(replacement.losses)
-        losses["disc"] = LossTerm(tf.reduce_sum(real * ce), tf.reduce_sum(real), self.disc_weight)
+        counts = metrics.disc_counts(logits, labels, batch["input_mask"])
+        terms = dict(replacement.losses)
+        terms["disc"] = LossTerm(*losses.rtd_loss_sums(logits, labels, batch["input_mask"]), self.disc_weight)
         sums = dict(replacement.sums)
         sums.update(
-            disc_correct=tf.reduce_sum(real * tf.cast(predicted == labels, tf.float32)),
-            disc_tokens=tf.reduce_sum(real),
-            disc_tp=tf.reduce_sum(real * tf.cast((predicted == 1) & (labels == 1), tf.float32)),
-            disc_predicted=tf.reduce_sum(real * tf.cast(predicted, tf.float32)),
-            disc_replaced=tf.reduce_sum(real * tf.cast(labels, tf.float32)),
+            disc_correct=counts["correct"],
+            disc_tokens=counts["count"],
+            disc_tp=counts["tp"],
+            disc_predicted=counts["tp"] + counts["fp"],
+            disc_replaced=counts["tp"] + counts["fn"],
         )
-        return PretrainOutputs(losses, sums, tf.sigmoid(logits), labels, batch["input_mask"])
+        return PretrainOutputs(terms, sums, tf.sigmoid(logits), labels, batch["input_mask"])
 
 
 def build_pretrainer(config: configs.PretrainingConfig, special: SpecialTokens) -> ElectraPretrainer:

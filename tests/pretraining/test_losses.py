@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from electra_tf.pretraining.losses import mlm_loss, rtd_loss, total_loss
+from electra_tf.pretraining.losses import mlm_loss, mlm_loss_sums, rtd_loss, rtd_loss_sums
 from electra_tf.pretraining.metrics import (
     StreamingAUC,
     disc_counts,
@@ -41,14 +41,14 @@ def test_rtd_loss_and_total_hand_computed():
     expected = (math.log(4 / 3) + math.log(4) + 2 * math.log(2)) / (4 + 1e-6)
     rtd = rtd_loss(logits, labels, mask)
     assert float(rtd) == pytest.approx(expected, rel=1e-6)
-    assert float(total_loss(tf.constant(2.0), rtd, 1.0, 50.0)) == pytest.approx(2.0 + 50 * expected, rel=1e-6)
+    assert 2.0 + 50.0 * float(rtd) == pytest.approx(2.0 + 50 * expected, rel=1e-6)
 
 
 def test_first_step_scale():
     v = 30522
     mlm = mlm_loss(tf.zeros([1, 2, v]), tf.constant([[5, 7]]), tf.ones([1, 2]))
     rtd = rtd_loss(tf.zeros([1, 4]), tf.constant([[0, 1, 0, 0]]), tf.ones([1, 4]))
-    assert float(total_loss(mlm, rtd, 1.0, 50.0)) == pytest.approx(math.log(v) + 50 * math.log(2), rel=1e-5)
+    assert float(mlm) + 50.0 * float(rtd) == pytest.approx(math.log(v) + 50 * math.log(2), rel=1e-5)
 
 
 def test_counts_match_numpy():
@@ -142,3 +142,16 @@ def test_streaming_auc_under_mirrored_strategy():
     # per replica the AUCs are 1 and 1/4; the summed histograms give the global 11/16
     assert int(replicas) == 2 and float(mirrored) == float(single) == pytest.approx(11 / 16)
     assert float(after_reset) == 0.0
+
+
+def test_loss_sums_are_numerator_and_denominator():
+    """The pretrainer normalises Σ numerators by the replica-summed denominator: check both parts."""
+    logits = tf.constant([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])  # [1, 2, 3]
+    num, den = mlm_loss_sums(logits, tf.constant([[0, 2]]), tf.constant([[1.0, 0.5]]))
+    ce0 = -math.log(math.exp(2) / (math.exp(2) + 2))
+    ce1 = -math.log(1 / (math.e + 2))
+    assert float(num) == pytest.approx(ce0 + 0.5 * ce1, rel=1e-6) and float(den) == 1.5
+    disc_logits, labels = tf.constant([[0.0, 3.0, 9.0]]), tf.constant([[1, 0, 1]])
+    num, den = rtd_loss_sums(disc_logits, labels, tf.constant([[1, 1, 0]]))
+    expected = math.log(2) + math.log(1 + math.exp(3))  # masked third token does not count
+    assert float(num) == pytest.approx(expected, rel=1e-6) and float(den) == 2.0
