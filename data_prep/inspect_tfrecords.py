@@ -52,17 +52,9 @@ def _main(files: list[str]) -> None:
 
 def main(argv) -> None:
     from electra_tf.data.cli import exit_on_bad_input
-    from electra_tf.data.inspect import RecordError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-    def run():
-        try:
-            _main(argv[1:])
-        except RecordError as e:
-            raise ValueError(str(e)) from None
-
-    exit_on_bad_input(PROGRAM, run)
+    exit_on_bad_input(PROGRAM, lambda: _main(argv[1:]))  # RecordError is a ValueError
 
 
 if __name__ == "__main__":

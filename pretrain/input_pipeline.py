@@ -11,7 +11,7 @@ import glob
 
 import tensorflow as tf
 
-from electra_tf.data.schema import FEATURE_NAMES, parse_example_bytes
+from electra_tf.data.schema import feature_spec, parse_example_bytes, schema_problem
 
 SHUFFLE_BUFFER = 10_000
 
@@ -36,22 +36,16 @@ def check_record_files(files: list[str], max_seq_length: int) -> None:
             raise InputError(f"cannot read records from {path}: {e.message.splitlines()[0]}") from None
         if first is None:
             raise InputError(f"record file is empty: {path}")
-        features = parse_example_bytes(first)
-        for name in FEATURE_NAMES:
-            if name not in features:
-                raise InputError(f"{path}: first record has no feature {name}")
-            if len(features[name]) != max_seq_length:
-                raise InputError(
-                    f"{path}: feature {name} has length {len(features[name])}, "
-                    f"but max_seq_length is {max_seq_length}"
-                )
+        problem = schema_problem(parse_example_bytes(first), max_seq_length)
+        if problem:
+            raise InputError(f"{path}: first record: {problem}")
 
 
 def pretraining_dataset(
     files: list[str], batch_size: int, max_seq_length: int, seed: int, training: bool = True
 ) -> tf.data.Dataset:
     """Batches of {input_ids, input_mask, segment_ids}: int32 [batch_size, max_seq_length]."""
-    spec = {name: tf.io.FixedLenFeature([max_seq_length], tf.int64) for name in FEATURE_NAMES}
+    spec = feature_spec(max_seq_length)
 
     def parse(record):
         example = tf.io.parse_single_example(record, spec)

@@ -94,20 +94,11 @@ def main(argv) -> None:
     if len(argv) > 1:
         print(f"{PROGRAM}: error: unexpected arguments {' '.join(argv[1:])}", file=sys.stderr)
         sys.exit(1)
-    from electra_tf.configs import ConfigError
     from electra_tf.data.cli import exit_on_bad_input
-    from pretrain.input_pipeline import InputError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.set_verbosity(logging.WARNING)  # progress goes to stdout; keep stderr for errors
-
-    def run():
-        try:
-            _main()
-        except (ConfigError, InputError) as e:
-            raise ValueError(str(e)) from None
-
-    exit_on_bad_input(PROGRAM, run)
+    exit_on_bad_input(PROGRAM, _main)  # ConfigError, InputError, VocabError are ValueErrors
 
 
 if __name__ == "__main__":

@@ -28,10 +28,27 @@ from pretrain.input_pipeline import pretraining_dataset
 CLIP_NORM = 1.0
 
 
+def _accumulate(acc: dict[str, float], values: dict) -> None:
+    """Adds a step's scalar tensors into running float sums."""
+    for k, v in values.items():
+        acc[k] = acc.get(k, 0.0) + float(v)
+
+
+def _ratio_of(acc: dict[str, float]):
+    """ratio(a, b) = acc[a] / acc[b] over accumulated sums (0 when b is 0)."""
+    return lambda a, b: acc.get(a, 0.0) / max(acc.get(b, 0.0), 1e-9)
+
+
+def _first_example_index(batch) -> tf.Tensor:
+    """In a replica context: the global index of this replica's first example."""
+    ctx = tf.distribute.get_replica_context()
+    return ctx.replica_id_in_sync_group * tf.shape(batch["input_ids"])[0]
+
+
 def window_scalars(acc: dict[str, float], steps: int) -> dict[str, float]:
     """Per-window sums → the DESIGN §7 scalars."""
     out = {f"loss/{k[5:]}": v / steps for k, v in acc.items() if k.startswith("loss_")}
-    ratio = lambda a, b: acc.get(a, 0.0) / max(acc.get(b, 0.0), 1e-9)  # noqa: E731
+    ratio = _ratio_of(acc)
     if "masked" in acc:
         out["acc/mlm"] = ratio("mlm_correct", "masked")
         out["acc/sampled_mlm"] = ratio("sampled_correct", "masked")
@@ -135,10 +152,9 @@ class Trainer:
         denominators), so the summed gradients equal one replica's on the whole batch.
         """
         ctx = tf.distribute.get_replica_context()
-        first = ctx.replica_id_in_sync_group * tf.shape(batch["input_ids"])[0]
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            out = self.model(batch, seed, first, training=training)
+            out = self.model(batch, seed, _first_example_index(batch), training=training)
             terms = {}
             for name, term in out.losses.items():
                 terms[name] = term.numerator / (ctx.all_reduce("sum", term.denominator) + 1e-6)
@@ -181,9 +197,7 @@ class Trainer:
         window_steps, window_start, last = 0, time.monotonic(), {}
         run_start, run_start_step = time.monotonic(), self.step
         while self.step < last_step:
-            values = self._train_step(self.iterator)
-            for k, v in values.items():
-                acc[k] = acc.get(k, 0.0) + float(v)
+            _accumulate(acc, self._train_step(self.iterator))
             window_steps += 1
             step = self.step
             if step % cfg.log_every == 0 or step == last_step:
@@ -233,14 +247,12 @@ def evaluate(trainer: Trainer, files: list[str], num_steps: int, batch_size: int
         auc = StreamingAUC()
 
     def replica_fn(batch, seed):
-        ctx = tf.distribute.get_replica_context()
-        first = ctx.replica_id_in_sync_group * tf.shape(batch["input_ids"])[0]
-        out = model(batch, seed, first, training=False)
+        out = model(batch, seed, _first_example_index(batch), training=False)
         auc.update_state(out.labels, out.disc_probs, out.input_mask)
         sums = dict(out.sums)
         for name, term in out.losses.items():
             sums[f"num_{name}"], sums[f"den_{name}"] = term.numerator, term.denominator
-        return ctx.all_reduce("sum", sums)
+        return tf.distribute.get_replica_context().all_reduce("sum", sums)
 
     @tf.function
     def eval_step(batch, seed):
@@ -250,12 +262,11 @@ def evaluate(trainer: Trainer, files: list[str], num_steps: int, batch_size: int
     acc: dict[str, float] = {}
     steps = 0
     for batch in strategy.experimental_distribute_dataset(dataset.take(num_steps)):
-        for k, v in eval_step(batch, rng.make_seeds(1)[:, 0]).items():
-            acc[k] = acc.get(k, 0.0) + float(v)
+        _accumulate(acc, eval_step(batch, rng.make_seeds(1)[:, 0]))
         steps += 1
     if not steps:
         raise ValueError(f"no evaluation batch of {batch_size} examples in {len(files)} file(s)")
-    ratio = lambda a, b: acc.get(a, 0.0) / max(acc.get(b, 0.0), 1e-9)  # noqa: E731
+    ratio = _ratio_of(acc)
     results = {
         "disc_accuracy": ratio("disc_correct", "disc_tokens"),
         "disc_auc": float(auc.result()),

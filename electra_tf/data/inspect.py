@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from electra_tf.data.schema import FEATURE_NAMES, parse_example_bytes
+from electra_tf.data.schema import parse_example_bytes, schema_problem
 
 
 class RecordError(ValueError):
@@ -23,15 +23,9 @@ def iter_records(paths: Sequence[str]) -> Iterator[tuple[str, int, dict[str, np.
             raise RecordError(f"no such file: {path}")
         for i, raw in enumerate(tf.data.TFRecordDataset(path).as_numpy_iterator()):
             features = parse_example_bytes(raw)
-            missing = [n for n in FEATURE_NAMES if n not in features]
-            if missing:
-                raise RecordError(f"{path} record {i}: missing feature(s) {', '.join(missing)}")
-            lengths = {len(features[n]) for n in FEATURE_NAMES}
-            if len(lengths) != 1:
-                raise RecordError(
-                    f"{path} record {i}: feature lengths differ: "
-                    + ", ".join(f"{n}={len(features[n])}" for n in FEATURE_NAMES)
-                )
+            problem = schema_problem(features)
+            if problem:
+                raise RecordError(f"{path} record {i}: {problem}")
             yield path, i, features
 
 

@@ -72,6 +72,23 @@ def parse_example_bytes(record: bytes) -> dict[str, np.ndarray]:
     return out
 
 
+def schema_problem(features: dict[str, np.ndarray], max_seq_length: int | None = None) -> str | None:
+    """What is wrong with a parsed record (None if nothing): a missing feature, a length other
+    than `max_seq_length` (when given), or features of unequal length."""
+    missing = [n for n in FEATURE_NAMES if n not in features]
+    if missing:
+        return f"missing feature(s) {', '.join(missing)}"
+    if max_seq_length is not None:
+        for name in FEATURE_NAMES:
+            if len(features[name]) != max_seq_length:
+                return (
+                    f"feature {name} has length {len(features[name])}, but max_seq_length is {max_seq_length}"
+                )
+    if len({len(features[n]) for n in FEATURE_NAMES}) != 1:
+        return "feature lengths differ: " + ", ".join(f"{n}={len(features[n])}" for n in FEATURE_NAMES)
+    return None
+
+
 def feature_spec(max_seq_length: int) -> dict:
     """`tf.io.parse_single_example` spec of the schema (fixed-length int64 features)."""
     import tensorflow as tf
