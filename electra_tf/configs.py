@@ -82,6 +82,10 @@ class PretrainingConfig:
     jit_compile: bool = False
     log_every: int = 100
     seed: int = 0
+    # Checkpoint (ours or upstream ELECTRA's, prefix or directory) whose weights initialise every
+    # model variable when model_dir has no checkpoint yet (continued pre-training; the optimizer
+    # starts fresh at step 0). Ignored when resuming from model_dir. "" = random initialisation.
+    init_checkpoint: str = ""
 
     # ---- derived values (upstream computes these in the constructor) ----
     @property

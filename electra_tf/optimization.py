@@ -12,10 +12,17 @@ with b1 = 0.9, b2 = 0.999, eps = 1e-6 and no bias correction. Gradient clipping 
 
 Learning rate (upstream): lr_t = lr * (1 - min(t, T) / T) ** power * min(1, t / W), t = the
 optimizer's iteration count before the update (so the very first update uses lr_0 = 0 when
-W > 0, as upstream), T = num_train_steps, W = num_warmup_steps (0 = no warm-up).
+W > 0, as upstream), T = num_train_steps, W = num_warmup_steps (0 = no warm-up; fine-tuning
+passes upstream's fractional W = T * warmup_proportion, which is kept as a float).
+
+Optional per-variable learning-rate multipliers (fine-tuning's layer-wise decay, upstream
+`_get_layer_lrs`): the update of variable `name` uses lr_t * multiplier(name).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
 
 import tensorflow as tf
 import tf_keras
@@ -48,7 +55,9 @@ class ElectraLearningRate(tf_keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(f"num_warmup_steps must be >= 0, got {num_warmup_steps}")
         self.learning_rate = float(learning_rate)
         self.num_train_steps = int(num_train_steps)
-        self.num_warmup_steps = int(num_warmup_steps)
+        # Upstream fine-tuning warms up for T * warmup_proportion steps, a float; keep it exact.
+        warmup = float(num_warmup_steps)
+        self.num_warmup_steps = int(warmup) if warmup.is_integer() else warmup
         self.lr_decay_power = float(lr_decay_power)
         self.name = name
         self._decay = tf_keras.optimizers.schedules.PolynomialDecay(
@@ -91,6 +100,11 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
     `eps`, `wd`, exactly as upstream's graph builds them. Sparse (IndexedSlices) gradients are
     made dense first — what upstream's TF1 graph does — so every row's moments decay each step.
     The optimizer never clips (`gradient_clip_norm` 0); the trainer clips the all-reduced grads.
+
+    `lr_multipliers` (default None: every variable uses lr_t) scales the learning rate per
+    variable, resolved from the variable's name (without ":0") when the update is traced:
+    a callable name -> float, or a mapping {substring: multiplier} where exactly one key must
+    occur in the name (upstream's layer-wise rates). A variable with no multiplier is an error.
     """
 
     def __init__(
@@ -104,6 +118,7 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
         include_in_weight_decay=None,
         gradient_clip_norm: float = 0.0,
         name: str = "AdamWeightDecay",
+        lr_multipliers: Callable[[str], float] | Mapping[str, float] | None = None,
         **kwargs,
     ):
         kwargs.pop("amsgrad", None)
@@ -121,6 +136,27 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
             **kwargs,
         )
         self._betas = (float(beta_1), float(beta_2))
+        if isinstance(lr_multipliers, Mapping):
+            lr_multipliers = {str(k): float(v) for k, v in lr_multipliers.items()}
+        self._lr_multipliers = lr_multipliers
+
+    def lr_multiplier(self, param_name: str) -> float:
+        """The learning-rate factor of the variable called `param_name` (1.0 without multipliers).
+
+        Raises:
+          ValueError: no (or, for a mapping, more than one) multiplier applies to the variable.
+        """
+        name = re.sub(r":\d+$", "", param_name)
+        rule = self._lr_multipliers
+        if rule is None:
+            return 1.0
+        if callable(rule):
+            return float(rule(name))
+        keys = [key for key in rule if key in name]
+        if len(keys) != 1:
+            problem = "No learning rate specified" if not keys else f"Several learning rates {keys} match"
+            raise ValueError(f"{problem} for variable {name}; keys: {', '.join(rule)}")
+        return rule[keys[0]]
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
@@ -140,8 +176,12 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
         update = next_m / (tf.sqrt(next_v) + c["eps"])
         if self._do_use_weight_decay(var.name):
             update += coefficients["weight_decay_rate"] * var
+        lr = coefficients["lr_t"]
+        multiplier = self.lr_multiplier(var.name)
+        if multiplier != 1.0:
+            lr = lr * tf.constant(multiplier, dtype=lr.dtype)
         return tf.group(
-            var.assign_sub(coefficients["lr_t"] * update, use_locking=self._use_locking),
+            var.assign_sub(lr * update, use_locking=self._use_locking),
             m.assign(next_m, use_locking=self._use_locking),
             v.assign(next_v, use_locking=self._use_locking),
         )
@@ -162,6 +202,8 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
             include_in_weight_decay=self._include_in_weight_decay,
             gradient_clip_norm=self.gradient_clip_norm,
         )
+        if isinstance(self._lr_multipliers, Mapping):  # a callable cannot be serialised
+            config["lr_multipliers"] = dict(self._lr_multipliers)
         return config
 
 

@@ -1,1 +1,1 @@
-"""Fine-tuning on GLUE: task registry, TSV readers and evaluation metrics (run_finetuning.py to come)."""
+"""Fine-tuning on GLUE: task registry, TSV readers, metrics and run_finetuning.py (upstream's recipe)."""

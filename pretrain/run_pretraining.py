@@ -6,6 +6,7 @@
 Reads $DATA_DIR/pretrain_tfrecords/pretrain_data.tfrecord* and $DATA_DIR/vocab.txt, writes
 checkpoints, TensorBoard events and hparams.json to $DATA_DIR/models/$MODEL_NAME/, and resumes
 from the latest checkpoint there. "do_eval": true writes results/unsup_results.txt.
+"init_checkpoint": a checkpoint (ours or upstream ELECTRA's) to start from when there is none yet.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ PROGRAM = "run_pretraining"
 def _prepare():
     """All input checks, before anything is written. Returns (config, vocab, train files, eval files,
     strategy)."""
+    import tensorflow as tf
+
     from electra_tf import configs
+    from electra_tf.checkpoint_io import validate_init_checkpoint
     from electra_tf.tokenization import load_vocab
     from pretrain.input_pipeline import check_record_files, list_record_files
     from pretrain.strategies import build_strategy
@@ -58,6 +62,8 @@ def _prepare():
     if config.do_eval and config.eval_record_pattern != config.pretrain_tfrecords:
         eval_files = list_record_files(config.eval_record_pattern)
         check_record_files(eval_files, config.max_seq_length)
+    if config.init_checkpoint and not tf.train.latest_checkpoint(config.model_dir):
+        validate_init_checkpoint(config)  # exists and fits: CheckpointError (a ValueError) otherwise
     for key in ("train_batch_size", "eval_batch_size"):
         if getattr(config, key) % strategy.num_replicas_in_sync:
             raise ValueError(

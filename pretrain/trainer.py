@@ -19,6 +19,7 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import configs
+from electra_tf.checkpoint_io import restore_variables
 from electra_tf.optimization import create_optimizer
 from electra_tf.pretraining.metrics import StreamingAUC
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
@@ -181,10 +182,18 @@ class Trainer:
         return self.strategy.experimental_local_results(results)[0]
 
     def restore(self) -> bool:
-        """Restores the latest checkpoint of model_dir if there is one; True if it did."""
+        """Restores the latest checkpoint of model_dir if there is one; True if it did. Otherwise
+        the model variables come from `init_checkpoint`, if set (the optimizer stays at step 0)."""
         path = self.manager.restore_or_initialize()
         if path:
             self.log(f"resumed from {path} at step {self.step}")
+            if self.config.init_checkpoint:
+                self.log(f"init_checkpoint {self.config.init_checkpoint} ignored: resuming from {path}")
+        elif self.config.init_checkpoint:
+            # Variables the checkpoint has but this model lacks are reported as unused.
+            restore_variables(
+                self.config.init_checkpoint, self.model.trainable_variables, self.config, self.log
+            )
         return path is not None
 
     def train(self, stop_at_step: int | None = None) -> dict[str, float]:

@@ -6,8 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import REPO
-from tests.pretrain.conftest import TINY_MODEL
+from tests.conftest import REPO, TINY_MODEL
 
 # Runs in a fresh interpreter: logical devices must be configured before TensorFlow starts.
 _COMPARE = r"""

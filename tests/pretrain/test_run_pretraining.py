@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import run_script
-from tests.pretrain.conftest import TINY_MODEL
+from tests.conftest import TINY_MODEL, run_script
 
 SCRIPT = "pretrain/run_pretraining.py"
 BASELINE_SCALARS = {

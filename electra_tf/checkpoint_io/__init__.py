@@ -1,0 +1,59 @@
+"""Checkpoint I/O between electra-tf's object-based checkpoints and upstream ELECTRA's TF1 format.
+
+Public API (the fine-tuning code and the tools build on these):
+
+    CheckpointError                      ValueError subclass; every message names the checkpoint/variable
+    find_checkpoint(path) -> (prefix, "ours" | "upstream")
+    checkpoint_config(path) -> PretrainingConfig | None
+    upstream_name(variable_name) -> str | None
+    read_upstream_arrays(path, config=None) -> CheckpointArrays
+    restore_variables(path, variables, config=None, log=print) -> RestoreReport
+    check_variables(path, variables, config=None) -> RestoreReport   (restore_variables, dry run)
+    write_upstream_checkpoint(arrays, prefix, step)
+    config_for_checkpoint(path, model_size="small", hparams=None) -> PretrainingConfig
+"""
+
+from __future__ import annotations
+
+from electra_tf.checkpoint_io.architecture import CheckpointError, config_for_upstream, infer_architecture
+from electra_tf.checkpoint_io.io import (
+    OURS,
+    UPSTREAM,
+    CheckpointArrays,
+    RestoreReport,
+    build_model_and_optimizer,
+    check_variables,
+    checkpoint_config,
+    config_for_checkpoint,
+    find_checkpoint,
+    model_arrays,
+    plan_restore,
+    read_upstream_arrays,
+    restore_variables,
+    validate_init_checkpoint,
+    write_upstream_checkpoint,
+)
+from electra_tf.checkpoint_io.upstream_names import upstream_name, upstream_shape
+
+__all__ = [
+    "OURS",
+    "UPSTREAM",
+    "CheckpointArrays",
+    "CheckpointError",
+    "RestoreReport",
+    "build_model_and_optimizer",
+    "check_variables",
+    "checkpoint_config",
+    "config_for_checkpoint",
+    "config_for_upstream",
+    "find_checkpoint",
+    "infer_architecture",
+    "model_arrays",
+    "plan_restore",
+    "read_upstream_arrays",
+    "restore_variables",
+    "upstream_name",
+    "upstream_shape",
+    "validate_init_checkpoint",
+    "write_upstream_checkpoint",
+]

@@ -1,0 +1,348 @@
+"""Reading, writing and restoring checkpoints of either format, through upstream names.
+
+"ours": the Trainer's object-based TF2 checkpoints (`tf.train.Checkpoint(model=..., optimizer=...)`,
+hparams.json beside them). "upstream": google-research/electra's TF1 name-based checkpoints
+(variables under their upstream names, `<name>/adam_m|adam_v` slots in training checkpoints,
+`global_step`). Every exchange goes through a dict of numpy arrays keyed by upstream names in
+upstream shapes (see `upstream_names`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+import uuid
+from collections.abc import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from electra_tf import configs
+from electra_tf.checkpoint_io.architecture import (
+    CheckpointError,
+    config_for_upstream,
+    explain_layer_mismatch,
+    explain_shape_mismatch,
+)
+from electra_tf.checkpoint_io.upstream_names import (
+    GLOBAL_STEP,
+    is_upstream_model_name,
+    strip_slot,
+    tower_layers,
+    upstream_name,
+    upstream_shape,
+)
+
+OURS, UPSTREAM = "ours", "upstream"
+_OBJECT_GRAPH = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+
+@dataclasses.dataclass
+class CheckpointArrays:
+    """A checkpoint as upstream-named arrays: `arrays[name]` in upstream shapes (float32 model
+    weights, plus `<name>/adam_m|adam_v` optimizer slots when the checkpoint has them; no
+    `global_step`, which is `step`)."""
+
+    arrays: dict[str, np.ndarray]
+    step: int
+    format: str
+    config: configs.PretrainingConfig | None
+    prefix: str = ""
+
+
+@dataclasses.dataclass
+class RestoreReport:
+    """What `restore_variables` did: upstream names restored, checkpoint arrays not used."""
+
+    prefix: str
+    format: str
+    step: int
+    restored: list[str]
+    unused: list[str]
+
+    def summary(self) -> str:
+        """One line, e.g. 'restored 27 variables from x (upstream, step 1000); unused: 54 optimizer
+        slots, 27 generator variables'."""
+        slots = [n for n in self.unused if strip_slot(n)[1]]
+        gen = [n for n in self.unused if not strip_slot(n)[1] and n.startswith("generator")]
+        other = sorted(set(self.unused) - set(slots) - set(gen))
+        parts = [f"{len(slots)} optimizer slots"] if slots else []
+        parts += [f"{len(gen)} generator variables"] if gen else []
+        if other:
+            parts.append(", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else ""))
+        unused = "; unused: " + ", ".join(parts) if parts else "; every checkpoint variable was used"
+        return (
+            f"restored {len(self.restored)} variables from {self.prefix} ({self.format}, step {self.step})"
+            + unused
+        )
+
+
+def find_checkpoint(path: str) -> tuple[str, str]:
+    """A checkpoint prefix, a `.index` file, or a directory → (prefix, "ours" | "upstream").
+
+    A directory with a `checkpoint` state file gives its latest checkpoint; otherwise it must hold
+    exactly one `*.index`. The format is read from the variable names.
+
+    Raises:
+      CheckpointError: nothing usable at `path` (the message names it).
+    """
+    if not path:
+        raise CheckpointError("no checkpoint path given")
+    prefix = path[: -len(".index")] if path.endswith(".index") else path
+    if os.path.isdir(path):
+        if os.path.isfile(os.path.join(path, "checkpoint")):
+            prefix = tf.train.latest_checkpoint(path)
+            if prefix is None:
+                raise CheckpointError(
+                    f"no checkpoint in {path}: its 'checkpoint' file names none that exists"
+                )
+        else:
+            indexes = sorted(glob.glob(os.path.join(glob.escape(path), "*.index")))
+            if len(indexes) != 1:
+                found = "no" if not indexes else f"{len(indexes)}"
+                raise CheckpointError(
+                    f"no checkpoint in {path}: {found} *.index files and no 'checkpoint' file"
+                )
+            prefix = indexes[0][: -len(".index")]
+    elif not os.path.isfile(prefix + ".index"):
+        raise CheckpointError(f"no checkpoint in {path}: neither a directory nor a checkpoint prefix")
+    try:
+        names = [name for name, _ in tf.train.list_variables(prefix)]
+    except (tf.errors.OpError, ValueError) as e:
+        raise CheckpointError(f"cannot read checkpoint {prefix}: {str(e).splitlines()[0]}") from None
+    if _OBJECT_GRAPH in names or any(n.endswith(".ATTRIBUTES/VARIABLE_VALUE") for n in names):
+        return prefix, OURS
+    if any(is_upstream_model_name(n) for n in names):
+        return prefix, UPSTREAM
+    raise CheckpointError(f"{prefix}: neither an electra-tf checkpoint nor upstream ELECTRA variable names")
+
+
+def checkpoint_config(path: str) -> configs.PretrainingConfig | None:
+    """For our checkpoints, the PretrainingConfig from hparams.json in the prefix's directory;
+    None for upstream checkpoints (or ours without hparams.json)."""
+    prefix, fmt = find_checkpoint(path)
+    hparams_file = os.path.join(os.path.dirname(prefix), "hparams.json")
+    if fmt != OURS or not os.path.isfile(hparams_file):
+        return None
+    try:
+        with open(hparams_file, encoding="utf-8") as f:
+            values = json.load(f)
+        model_name, data_dir = values.pop("model_name", "model"), values.pop("data_dir", ".")
+        return configs.config_from_hparams(model_name, data_dir, values)
+    except (OSError, json.JSONDecodeError, ValueError) as e:
+        raise CheckpointError(f"cannot use {hparams_file}: {e}") from None
+
+
+def config_for_checkpoint(
+    path: str, model_size: str = "small", hparams=None, model_name: str = "model", data_dir: str = "."
+) -> configs.PretrainingConfig:
+    """The model config a checkpoint needs: ours → its hparams.json with `hparams` merged over it;
+    upstream → `model_size` defaults + `hparams` + the sizes its shapes determine.
+
+    Raises:
+      CheckpointError: no usable checkpoint, ours without hparams.json, or untranslatable shapes.
+      configs.ConfigError: bad `hparams`.
+    """
+    prefix, fmt = find_checkpoint(path)
+    if fmt == UPSTREAM:
+        shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+        return config_for_upstream(shapes, model_name, data_dir, model_size, hparams)
+    config = checkpoint_config(prefix)
+    if config is None:
+        raise CheckpointError(f"{prefix}: no hparams.json beside this checkpoint")
+    values = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("model_name", "data_dir")}
+    values.update(configs.load_hparams(hparams))
+    return configs.config_from_hparams(config.model_name, config.data_dir, values)
+
+
+def build_model_and_optimizer(config: configs.PretrainingConfig, with_slots: bool):
+    """Our pretrainer for `config` with every variable created, and its optimizer (slots created
+    when `with_slots`), exactly as the Trainer tracks them."""
+    from electra_tf.optimization import create_optimizer
+    from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
+
+    vocab = configs.bert_config(config).vocab_size
+    model = build_pretrainer(config, SpecialTokens(0, 1, 2))
+    length = config.max_seq_length
+    batch = {
+        "input_ids": tf.fill([1, length], min(3, vocab - 1)),
+        "input_mask": tf.ones([1, length], tf.int32),
+        "segment_ids": tf.zeros([1, length], tf.int32),
+    }
+    model(batch, tf.constant([0, 0], tf.int64), 0, training=False)
+    optimizer = create_optimizer(
+        config.learning_rate,
+        config.num_train_steps,
+        config.num_warmup_steps,
+        config.lr_decay_power,
+        config.weight_decay_rate,
+    )
+    if with_slots:
+        optimizer._create_all_weights(model.trainable_variables)
+    return model, optimizer
+
+
+def model_arrays(variables, optimizer=None) -> dict[str, np.ndarray]:
+    """Variables (and, given the optimizer, their m/v slots as adam_m/adam_v) → upstream arrays."""
+    arrays: dict[str, np.ndarray] = {}
+    for var in variables:
+        name = upstream_name(var.name)
+        if name is None:
+            raise CheckpointError(f"{var.name}: no upstream name is known for this variable")
+        if name in arrays:
+            raise CheckpointError(f"{var.name}: a second variable for upstream name {name}")
+        shape = upstream_shape(name, var.shape)
+        arrays[name] = var.numpy().reshape(shape)
+        if optimizer is not None:
+            for slot, suffix in (("m", "/adam_m"), ("v", "/adam_v")):
+                arrays[name + suffix] = optimizer.get_slot(var, slot).numpy().reshape(shape)
+    return arrays
+
+
+def read_upstream_arrays(path: str, config: configs.PretrainingConfig | None = None) -> CheckpointArrays:
+    """Reads a checkpoint of either format as upstream-named arrays.
+
+    For our checkpoints the pretrainer (and, if the checkpoint has them, the optimizer slots) is
+    built from the checkpoint's hparams.json — or `config` when there is none — and restored.
+
+    Raises:
+      CheckpointError: missing/unreadable checkpoint, or ours without a usable config.
+    """
+    prefix, fmt = find_checkpoint(path)
+    if fmt == UPSTREAM:
+        reader = tf.train.load_checkpoint(prefix)
+        arrays = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+        step = int(arrays.pop(GLOBAL_STEP, 0))
+        return CheckpointArrays(arrays, step, fmt, None, prefix)
+    own = checkpoint_config(prefix)
+    config = own or config
+    if config is None:
+        raise CheckpointError(f"{prefix}: no hparams.json beside this checkpoint; its config is needed")
+    names = [name for name, _ in tf.train.list_variables(prefix)]
+    with_slots = any("OPTIMIZER_SLOT" in n for n in names)
+    model, optimizer = build_model_and_optimizer(config, with_slots)
+    try:
+        status = tf.train.Checkpoint(model=model, optimizer=optimizer).read(prefix)
+        status.expect_partial()
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        source = "its hparams.json" if own else "the given config"
+        raise CheckpointError(f"{prefix} does not match {source}: {str(e).splitlines()[0][:300]}") from None
+    arrays = model_arrays(model.trainable_variables, optimizer if with_slots else None)
+    return CheckpointArrays(arrays, int(optimizer.iterations.numpy()), fmt, config, prefix)
+
+
+def plan_restore(
+    checkpoint: CheckpointArrays, variables, config: configs.PretrainingConfig | None = None
+) -> tuple[list[tuple[tf.Variable, np.ndarray]], RestoreReport]:
+    """Checks every variable against the checkpoint before anything is assigned.
+
+    Returns (variable, value in the variable's shape) pairs and the report.
+
+    Raises:
+      CheckpointError: a variable without upstream name, missing from the checkpoint, or of another
+        shape; layer counts that differ. The message names the variable, both shapes and the
+        config value that disagrees (and how many further problems there are).
+    """
+    arrays = checkpoint.arrays
+    wanted = {}
+    for var in variables:
+        name = upstream_name(var.name)
+        if name is None:
+            raise CheckpointError(f"{var.name}: no upstream name is known for this variable")
+        wanted[name] = var
+    layer_problems, shape_problems, missing = [], [], []
+    in_checkpoint, in_model = tower_layers(arrays), tower_layers(wanted)
+    for tower, layers in in_model.items():
+        have = in_checkpoint.get(tower, set())
+        if have and have != layers:
+            layer_problems.append(explain_layer_mismatch(tower, have, layers, config))
+    plan = []
+    for name, var in wanted.items():
+        model_shape = upstream_shape(name, var.shape)
+        if name not in arrays:
+            missing.append(f"{name} ({var.name}): not in the checkpoint {checkpoint.prefix}")
+            continue
+        value = arrays[name]
+        if list(value.shape) != model_shape:
+            shape_problems.append(explain_shape_mismatch(name, value.shape, model_shape, config))
+            continue
+        plan.append((var, value.reshape(var.shape)))
+    problems = layer_problems + shape_problems + missing  # the most telling first
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise CheckpointError(problems[0] + more)
+    unused = sorted(set(arrays) - set(wanted))
+    return plan, RestoreReport(checkpoint.prefix, checkpoint.format, checkpoint.step, sorted(wanted), unused)
+
+
+def check_variables(path: str, variables, config: configs.PretrainingConfig | None = None) -> RestoreReport:
+    """`restore_variables` without assigning: raises CheckpointError on any mismatch."""
+    return plan_restore(read_upstream_arrays(path, config), variables, config)[1]
+
+
+def restore_variables(
+    path: str,
+    variables: list[tf.Variable],
+    config: configs.PretrainingConfig | None = None,
+    log: Callable[[str], None] | None = print,
+) -> RestoreReport:
+    """Assigns each (built) Keras variable from a checkpoint of either format, by upstream name.
+
+    All variables are checked before any is assigned. `config` describes the model (it is used in
+    mismatch messages, and read our checkpoints that lack hparams.json). Logs one summary line.
+
+    Raises:
+      CheckpointError: see `plan_restore`.
+    """
+    plan, report = plan_restore(read_upstream_arrays(path, config), variables, config)
+    for var, value in plan:
+        var.assign(value)
+    if log is not None:
+        log(report.summary())
+    return report
+
+
+def write_upstream_checkpoint(arrays: dict[str, np.ndarray], prefix: str, step: int) -> None:
+    """Writes a TF1 name-based (V2) checkpoint `prefix.index` / `prefix.data-00000-of-00001` with
+    every array under its name plus `global_step` (int64), and a `checkpoint` state file naming it.
+
+    Files are written under temporary names and renamed at the end, so a failure leaves nothing.
+    """
+    directory = os.path.dirname(os.path.abspath(prefix))
+    os.makedirs(directory, exist_ok=True)
+    base = os.path.basename(prefix)
+    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}-{base}")
+    names = sorted(n for n in arrays if n != GLOBAL_STEP)
+    tensors = [tf.convert_to_tensor(arrays[n]) for n in names]
+    names.append(GLOBAL_STEP)
+    tensors.append(tf.constant(step, tf.int64))
+    renamed = []
+    try:
+        tf.raw_ops.SaveV2(prefix=tmp, tensor_names=names, shape_and_slices=[""] * len(names), tensors=tensors)
+        written = sorted(glob.glob(glob.escape(tmp) + ".*"), key=lambda p: p.endswith(".index"))
+        for path in written:  # the index last: the checkpoint is complete once it appears
+            target = os.path.join(directory, base + path[len(tmp) :])
+            os.replace(path, target)
+            renamed.append(target)
+        state = os.path.join(directory, ".tmp-checkpoint-" + uuid.uuid4().hex)
+        with open(state, "w", encoding="utf-8") as f:
+            f.write(f'model_checkpoint_path: "{base}"\nall_model_checkpoint_paths: "{base}"\n')
+        os.replace(state, os.path.join(directory, "checkpoint"))
+    except BaseException:
+        for path in glob.glob(glob.escape(tmp) + ".*") + renamed:
+            os.remove(path)
+        raise
+
+
+def validate_init_checkpoint(config: configs.PretrainingConfig) -> RestoreReport:
+    """Checks that `config.init_checkpoint` can initialise every trainable variable of the
+    pretrainer `config` describes (builds a throw-away pretrainer; assigns nothing).
+
+    Raises:
+      CheckpointError: see `plan_restore`.
+    """
+    model, _ = build_model_and_optimizer(config, with_slots=False)
+    return check_variables(config.init_checkpoint, model.trainable_variables, config)

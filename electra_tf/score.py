@@ -1,0 +1,74 @@
+"""Prints the discriminator's P(replaced) for every token of a text, from a checkpoint of either format.
+
+    python -m electra_tf.score --checkpoint=electra_small/ --vocab_file=vocab.txt \
+        --text="the chef cooked the meal" [--json]
+
+The text is tokenized as `[CLS] word pieces [SEP]` (truncated to --max_seq_length). Output: one
+`token<TAB>p_replaced` line per token (4 decimals), or with --json one object
+{"tokens": [...], "p_replaced": [...]}. The architecture comes from hparams.json for our
+checkpoints, from --model_size, --hparams and the checkpoint's shapes for upstream ones.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app, flags, logging
+
+flags.DEFINE_string("checkpoint", None, "Checkpoint prefix or directory (ours or upstream).")
+flags.DEFINE_string("vocab_file", None, "The checkpoint's WordPiece vocabulary.")
+flags.DEFINE_string("model_size", "small", "Defaults for upstream checkpoints (shapes override them).")
+flags.DEFINE_string("hparams", "{}", "JSON object or file merged over the checkpoint's config.")
+flags.DEFINE_string("text", None, "The text to score.")
+flags.DEFINE_integer("max_seq_length", 128, "Longest token sequence, [CLS] and [SEP] included.")
+flags.DEFINE_bool("json", False, "Print one JSON object instead of token<TAB>probability lines.")
+
+FLAGS = flags.FLAGS
+PROGRAM = "score"
+
+
+def _main() -> None:
+    from electra_tf import configs, scoring
+    from electra_tf.tokenization import FullTokenizer, load_vocab
+
+    if not FLAGS.checkpoint or not FLAGS.vocab_file or FLAGS.text is None:
+        raise ValueError("--checkpoint, --vocab_file and --text are required")
+    if FLAGS.max_seq_length < 2:
+        raise ValueError(f"--max_seq_length must be at least 2, got {FLAGS.max_seq_length}")
+    vocab = load_vocab(FLAGS.vocab_file)
+    from electra_tf import checkpoint_io
+
+    config = checkpoint_io.config_for_checkpoint(FLAGS.checkpoint, FLAGS.model_size, FLAGS.hparams)
+    disc = configs.bert_config(config)
+    if len(vocab) != disc.vocab_size:
+        raise ValueError(
+            f"vocab file {FLAGS.vocab_file} has {len(vocab)} tokens but the checkpoint's word embeddings "
+            f"have {disc.vocab_size} rows"
+        )
+    if FLAGS.max_seq_length > disc.max_position_embeddings:
+        raise ValueError(
+            f"--max_seq_length={FLAGS.max_seq_length} exceeds the checkpoint's "
+            f"{disc.max_position_embeddings} position embeddings"
+        )
+    model, config = scoring.load_discriminator(
+        FLAGS.checkpoint, FLAGS.model_size, FLAGS.hparams, log=lambda line: print(line, file=sys.stderr)
+    )
+    tokenizer = FullTokenizer(vocab, do_lower_case=config.do_lower_case)
+    tokens, probabilities = scoring.score_text(model, tokenizer, FLAGS.text, FLAGS.max_seq_length)
+    print(scoring.format_scores(tokens, probabilities, FLAGS.json), flush=True)
+
+
+def main(argv) -> None:
+    if len(argv) > 1:
+        print(f"{PROGRAM}: error: unexpected arguments {' '.join(argv[1:])}", file=sys.stderr)
+        sys.exit(1)
+    from electra_tf.data.cli import exit_on_bad_input
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.set_verbosity(logging.WARNING)
+    exit_on_bad_input(PROGRAM, _main)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,120 @@
+"""compare.py's table logic against hand-computed medians, stds and averages."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+
+import numpy as np
+import pytest
+
+from finetune import compare
+from tests.conftest import run_script
+from tests.finetune.conftest import make_data_dir
+
+
+def _summary(task: str, values: list[float]) -> dict:
+    """A run_finetuning-style summary for one task whose headline metric took `values` over trials."""
+    metric = compare.HEADLINE_METRIC[task]
+    stats = {"median": float(np.median(values)), "mean": float(np.mean(values)), "std": float(np.std(values))}
+    return {task: {metric: stats}}
+
+
+def test_headline_metrics_follow_the_electra_paper():
+    assert compare.HEADLINE_METRIC["cola"] == "mcc"
+    assert compare.HEADLINE_METRIC["sts"] == "spearman"
+    others = {t for t, m in compare.HEADLINE_METRIC.items() if m == "accuracy"}
+    assert others == {"sst", "mrpc", "qqp", "mnli", "qnli", "rte"}
+
+
+def test_table_medians_stds_and_average_by_hand():
+    trials = {
+        "a": {"rte": [60.0, 70.0, 65.0], "cola": [30.0, 10.0, 20.0]},
+        "b": {"rte": [50.0, 52.0, 54.0], "cola": [0.0, 0.0, 3.0]},
+    }
+    rows = {
+        label: {task: compare.headline(task, _summary(task, vals)) for task, vals in per.items()}
+        for label, per in trials.items()
+    }
+    table = compare.build_table(rows, ["rte", "cola"])
+    assert table["header"] == ["model", "rte (accuracy)", "cola (mcc)", "average"]
+    # a: medians 65 and 20 → average 42.5; std of [60,70,65] = sqrt(50/3) = 4.08
+    assert table["rows"][0] == ["a", "65.00 ± 4.08", "20.00 ± 8.16", "42.50"]
+    assert table["average"]["b"] == pytest.approx((52.0 + 0.0) / 2)
+    assert table["rows"][1][2] == f"0.00 ± {statistics.pstdev([0.0, 0.0, 3.0]):.2f}"
+    md = compare.to_markdown(table, 3)
+    assert md.splitlines()[0] == "| model | rte (accuracy) | cola (mcc) | average |"
+    assert md.splitlines()[1] == "|---|---|---|---|"
+    assert "3 fine-tuning trial(s)" in md
+
+
+def test_model_specs_and_lists():
+    assert compare.parse_list(" rte, mrpc,rte ", "tasks") == ["rte", "mrpc"]
+    with pytest.raises(ValueError, match="--models is empty"):
+        compare.parse_list(" , ", "models")
+    assert compare.model_runs(["m", "m@random"]) == [("m", "m", False), ("m@random", "m-random_init", True)]
+
+
+def test_random_init_twin_copies_architecture(tmp_path):
+    src = tmp_path / "models" / "m"
+    src.mkdir(parents=True)
+    (src / "hparams.json").write_text(json.dumps({"vocab_size": 10}))
+    (src / "vocab.txt").write_text("[PAD]\n")
+    compare.prepare_random_init_dir(str(tmp_path), "m@random")
+    twin = tmp_path / "models" / "m-random_init"
+    assert json.loads((twin / "hparams.json").read_text()) == {"vocab_size": 10}
+    assert (twin / "vocab.txt").read_text() == "[PAD]\n"
+    with pytest.raises(ValueError, match="hparams.json not found"):
+        compare.prepare_random_init_dir(str(tmp_path), "missing@random")
+
+
+def test_output_paths_name_models_and_tasks(tmp_path):
+    md, js = compare.output_paths(str(tmp_path), ["a", "a@random"], ["rte", "cola"])
+    assert md == str(tmp_path / "models" / "comparisons" / "a_vs_a-random__rte_cola.md")
+    assert js.endswith("a_vs_a-random__rte_cola.json")
+
+
+def test_compare_end_to_end_on_real_rte_and_cola(tmp_path, glue_dir, pretrained_model_dir, wiki_data_dir):
+    """Acceptance: compare.py fine-tunes a tiny pre-trained model and its random-init twin on real RTE
+    and CoLA with identical settings; the saved table's cells are the medians/stds of each model's
+    own results file, and the average is their mean."""
+    data_dir = make_data_dir(
+        tmp_path / "data", glue_dir, pretrained_model_dir, wiki_data_dir + "/vocab.txt", "m"
+    )
+    hparams = {"debug": True, "max_seq_length": 64, "log_every": 100}
+    proc = run_script(
+        "finetune/compare.py",
+        f"--data_dir={data_dir}",
+        "--models=m,m@random",
+        "--tasks=rte,cola",
+        "--num_trials=2",
+        f"--hparams={json.dumps(hparams)}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    md_path, json_path = compare.output_paths(data_dir, ["m", "m@random"], ["rte", "cola"])
+    with open(json_path) as f:
+        saved = json.load(f)
+    rows = {row[0]: row for row in saved["table"]["rows"]}
+    assert set(rows) == {"m", "m@random"}
+    for label, name in (("m", "m"), ("m@random", "m-random_init")):
+        medians = []
+        for col, task in enumerate(("rte", "cola"), start=1):
+            with open(os.path.join(data_dir, "models", name, "results", f"{task}_results.json")) as f:
+                own = json.load(f)
+            values = [trial[task][compare.HEADLINE_METRIC[task]] for trial in own["trials"]]
+            assert len(values) == 2
+            medians.append(float(np.median(values)))
+            assert rows[label][col] == f"{np.median(values):.2f} ± {np.std(values):.2f}"
+        assert rows[label][3] == f"{np.mean(medians):.2f}"
+    with open(md_path) as f:
+        assert f.read().splitlines()[0] == "| model | rte (accuracy) | cola (mcc) | average |"
+    assert "| m@random |" in proc.stdout
+
+
+def test_compare_rejects_unknown_task_before_training(tmp_path):
+    (tmp_path / "models").mkdir()
+    proc = run_script("finetune/compare.py", f"--data_dir={tmp_path}", "--models=m", "--tasks=rte,squad")
+    assert proc.returncode == 1
+    assert "compare: error: unknown GLUE task 'squad'" in proc.stderr
+    assert not (tmp_path / "models" / "comparisons").exists()
