@@ -14,10 +14,9 @@ nothing written.
 
 from __future__ import annotations
 
-import os
-import sys
+from absl import app, flags
 
-from absl import app, flags, logging
+from electra_tf.cli import absl_main
 
 flags.DEFINE_enum("to", None, ["upstream", "ours"], "The format to write.")
 flags.DEFINE_string("input", None, "Checkpoint prefix or directory (either format).")
@@ -42,15 +41,7 @@ def _main() -> None:
     print(f"{PROGRAM}: wrote {prefix}", flush=True)
 
 
-def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"{PROGRAM}: error: unexpected arguments {' '.join(argv[1:])}", file=sys.stderr)
-        sys.exit(1)
-    from electra_tf.data.cli import exit_on_bad_input
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    logging.set_verbosity(logging.WARNING)
-    exit_on_bad_input(PROGRAM, _main)  # CheckpointError and ConfigError are ValueErrors
+main = absl_main(PROGRAM, _main)
 
 
 if __name__ == "__main__":

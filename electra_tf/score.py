@@ -11,10 +11,11 @@ checkpoints, from --model_size, --hparams and the checkpoint's shapes for upstre
 
 from __future__ import annotations
 
-import os
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
+
+from electra_tf.cli import absl_main
 
 flags.DEFINE_string("checkpoint", None, "Checkpoint prefix or directory (ours or upstream).")
 flags.DEFINE_string("vocab_file", None, "The checkpoint's WordPiece vocabulary.")
@@ -59,15 +60,7 @@ def _main() -> None:
     print(scoring.format_scores(tokens, probabilities, FLAGS.json), flush=True)
 
 
-def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"{PROGRAM}: error: unexpected arguments {' '.join(argv[1:])}", file=sys.stderr)
-        sys.exit(1)
-    from electra_tf.data.cli import exit_on_bad_input
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    logging.set_verbosity(logging.WARNING)
-    exit_on_bad_input(PROGRAM, _main)
+main = absl_main(PROGRAM, _main)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import checkpoint_io, configs
-from electra_tf.modeling.embeddings import ElectraEmbeddings
+from electra_tf.modeling.embeddings import ElectraEmbeddings, build_embeddings
 from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import DiscriminatorHead
 
@@ -49,14 +49,7 @@ def build_discriminator(config: configs.PretrainingConfig) -> ElectraDiscriminat
     disc = configs.bert_config(config)
     emb_size = configs.embedding_size(config)
     model = ElectraDiscriminator(
-        ElectraEmbeddings(
-            disc.vocab_size,
-            emb_size,
-            disc.max_position_embeddings,
-            disc.type_vocab_size,
-            disc.hidden_dropout_prob,
-            disc.initializer_range,
-        ),
+        build_embeddings(disc, emb_size),
         build_encoder(disc, emb_size),
         DiscriminatorHead(disc.hidden_size, disc.initializer_range),
     )

@@ -21,10 +21,11 @@ import json
 import os
 import shutil
 import statistics
-import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from absl import app, flags
+
+from electra_tf.cli import absl_main
 
 PROGRAM = "compare"
 RANDOM_SUFFIX = "@random"
@@ -203,14 +204,7 @@ def _main() -> None:
     compare(FLAGS.data_dir, models, tasks, FLAGS.num_trials, load_hparams(FLAGS.hparams))
 
 
-def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"{PROGRAM}: error: unexpected arguments {' '.join(argv[1:])}", file=sys.stderr)
-        sys.exit(1)
-    from electra_tf.data.cli import exit_on_bad_input
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    exit_on_bad_input(PROGRAM, _main)
+main = absl_main(PROGRAM, _main)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import configs
-from electra_tf.modeling.embeddings import ElectraEmbeddings
+from electra_tf.modeling.embeddings import build_embeddings
 from electra_tf.modeling.encoder import build_encoder
 from finetune.glue_tasks import GlueTask
 
@@ -28,14 +28,7 @@ class ElectraBackbone(tf_keras.layers.Layer):
     def __init__(self, bert: configs.BertConfig, embedding_size: int, name: str = "electra", **kwargs):
         super().__init__(name=name, **kwargs)
         self.num_layers = bert.num_hidden_layers
-        self.embeddings = ElectraEmbeddings(
-            bert.vocab_size,
-            embedding_size,
-            bert.max_position_embeddings,
-            bert.type_vocab_size,
-            bert.hidden_dropout_prob,
-            bert.initializer_range,
-        )
+        self.embeddings = build_embeddings(bert, embedding_size)
         self.encoder = build_encoder(bert, embedding_size, name="encoder")
 
     def call(self, input_ids: tf.Tensor, input_mask: tf.Tensor, segment_ids: tf.Tensor, training=False):

@@ -13,11 +13,11 @@ for the hparams and finetune/runner.py for the differences from upstream.
 
 from __future__ import annotations
 
-import logging as py_logging
 import os
-import sys
 
-from absl import app, flags, logging
+from absl import app, flags
+
+from electra_tf.cli import absl_main
 
 flags.DEFINE_string("data_dir", None, "Holds finetuning_data/, vocab.txt and models/.")
 flags.DEFINE_string("model_name", None, "The pre-trained model's name ($DATA_DIR/models/$MODEL_NAME).")
@@ -43,16 +43,7 @@ def _main() -> None:
     run_finetuning(config, log=log)
 
 
-def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"{PROGRAM}: error: unexpected arguments {' '.join(argv[1:])}", file=sys.stderr)
-        sys.exit(1)
-    from electra_tf.data.cli import exit_on_bad_input
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    logging.set_verbosity(logging.WARNING)  # progress goes to stdout; keep stderr for errors
-    py_logging.getLogger("tensorflow").setLevel(py_logging.ERROR)  # e.g. tf.function retracing notes
-    exit_on_bad_input(PROGRAM, _main)  # ConfigError, TaskError, VocabError, CheckpointError: ValueErrors
+main = absl_main(PROGRAM, _main)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 
-from absl import app, flags, logging
+from absl import app, flags
+
+from electra_tf.cli import absl_main
 
 flags.DEFINE_string("data_dir", None, "Holds pretrain_tfrecords/, vocab.txt and models/.")
 flags.DEFINE_string("model_name", None, "Name of the run: checkpoints go to $DATA_DIR/models/$MODEL_NAME.")
@@ -96,15 +97,7 @@ def _main() -> None:
         log("eval: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(results.items())))
 
 
-def main(argv) -> None:
-    if len(argv) > 1:
-        print(f"{PROGRAM}: error: unexpected arguments {' '.join(argv[1:])}", file=sys.stderr)
-        sys.exit(1)
-    from electra_tf.data.cli import exit_on_bad_input
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    logging.set_verbosity(logging.WARNING)  # progress goes to stdout; keep stderr for errors
-    exit_on_bad_input(PROGRAM, _main)  # ConfigError, InputError, VocabError are ValueErrors
+main = absl_main(PROGRAM, _main)
 
 
 if __name__ == "__main__":

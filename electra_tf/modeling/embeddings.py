@@ -96,3 +96,16 @@ class ElectraEmbeddings(tf_keras.layers.Layer):
         token_types = tf.gather(self.token_type_embeddings, segment_ids)
         summed = words + positions + token_types
         return self.dropout(self.layer_norm(summed), training=training)
+
+
+def build_embeddings(tower, embedding_size: int) -> ElectraEmbeddings:
+    """The shared embeddings for a tower config (vocab, positions, token types, dropout and init
+    range from `tower`, an `electra_tf.configs.BertConfig`) and `embedding_size` E."""
+    return ElectraEmbeddings(
+        tower.vocab_size,
+        embedding_size,
+        tower.max_position_embeddings,
+        tower.type_vocab_size,
+        tower.hidden_dropout_prob,
+        tower.initializer_range,
+    )

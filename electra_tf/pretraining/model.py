@@ -14,7 +14,7 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import configs
-from electra_tf.modeling.embeddings import ElectraEmbeddings
+from electra_tf.modeling.embeddings import ElectraEmbeddings, build_embeddings
 from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import DiscriminatorHead
 from electra_tf.pretraining import losses, masking, metrics
@@ -109,14 +109,7 @@ class ElectraPretrainer(tf_keras.Model):
 def build_pretrainer(config: configs.PretrainingConfig, special: SpecialTokens) -> ElectraPretrainer:
     disc = configs.bert_config(config)
     emb_size = configs.embedding_size(config)
-    embeddings = ElectraEmbeddings(
-        disc.vocab_size,
-        emb_size,
-        disc.max_position_embeddings,
-        disc.type_vocab_size,
-        disc.hidden_dropout_prob,
-        disc.initializer_range,
-    )
+    embeddings = build_embeddings(disc, emb_size)
     discriminator = build_encoder(disc, emb_size)
     head = DiscriminatorHead(disc.hidden_size, disc.initializer_range)
     return ElectraPretrainer(
