@@ -28,8 +28,9 @@ def assert_same_tensors(expected: dict[str, np.ndarray], actual: dict[str, np.nd
         (dict(FAST, generator_hidden=64), False, 0.25),
         (dict(FAST, generator_hidden=256), True, 1.0),
         (dict(SMALL, generator_hidden=256), False, 1.0),  # the released ELECTRA-small layout
+        (dict(SMALL, generator_hidden=64), False, 0.25),  # ELECTRA-small with the paper's 1/4 generator
     ],
-    ids=["gen64", "gen256-adam-slots", "electra-small-full"],
+    ids=["gen64", "gen256-adam-slots", "electra-small-full-gen256", "electra-small-full-gen64"],
 )
 def test_upstream_to_ours_to_upstream_is_bit_for_bit(tmp_path, spec, slots, generator_hidden_size):
     original = make_upstream_checkpoint(tmp_path / "upstream", seed=1, step=12345, slots=slots, **spec)
