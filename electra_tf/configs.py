@@ -144,34 +144,32 @@ def load_hparams(hparams: str | Mapping[str, Any] | None) -> dict[str, Any]:
     return value
 
 
-def config_from_hparams(model_name: str, data_dir: str, hparams=None) -> PretrainingConfig:
-    """Merges hparams over the defaults as upstream does (debug defaults, then the passed values).
-
-    Raises:
-      ConfigError: unknown key (lists the valid keys), wrong type, or invalid value.
-    """
-    values = load_hparams(hparams)
-    unknown = sorted(set(values) - set(HPARAM_KEYS))
+def check_known_keys(values: Mapping[str, Any], valid: tuple[str, ...]) -> None:
+    """ConfigError listing the valid keys when `values` has a key outside `valid`."""
+    unknown = sorted(set(values) - set(valid))
     if unknown:
-        raise ConfigError(
-            f"unknown hparam(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(HPARAM_KEYS))}"
-        )
-    merged: dict[str, Any] = {}
-    if values.get("debug"):
-        merged.update(DEBUG_SETTINGS)
-    merged.update(values)
-    defaults = PretrainingConfig()
-    for key, value in merged.items():
-        default = getattr(defaults, key)
-        if isinstance(default, bool) and not isinstance(value, bool):
+        raise ConfigError(f"unknown hparam(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(valid))}")
+
+
+def typed_hparam(key: str, value: Any, default: Any) -> Any:
+    """`value` checked against the type of its field's `default`: a bool field takes only bools;
+    a number field takes numbers (integral ones for an int field), converted to the field's type.
+    Values of other fields are returned unchanged."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
             raise ConfigError(f"hparam {key} must be true or false, got {value!r}")
-        if isinstance(default, (int, float)) and not isinstance(default, bool):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"hparam {key} must be a number, got {value!r}")
-            if isinstance(default, int) and key != "embedding_size" and value != int(value):
-                raise ConfigError(f"hparam {key} must be an integer, got {value!r}")
-            merged[key] = type(default)(value)
-    overrides = merged.get("model_hparam_overrides", {})
+        return value
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"hparam {key} must be a number, got {value!r}")
+        if isinstance(default, int) and value != int(value):
+            raise ConfigError(f"hparam {key} must be an integer, got {value!r}")
+        return type(default)(value)
+    return value
+
+
+def check_model_overrides(overrides: Any) -> None:
+    """`model_hparam_overrides` must be a mapping of upstream BertConfig keys (ConfigError)."""
     if not isinstance(overrides, Mapping):
         raise ConfigError("hparam model_hparam_overrides must be a JSON object")
     bad = sorted(set(overrides) - set(BERT_KEYS))
@@ -179,9 +177,48 @@ def config_from_hparams(model_name: str, data_dir: str, hparams=None) -> Pretrai
         raise ConfigError(
             f"unknown model_hparam_overrides key(s) {', '.join(bad)}; valid keys: {', '.join(BERT_KEYS)}"
         )
+
+
+def config_from_hparams(model_name: str, data_dir: str, hparams=None) -> PretrainingConfig:
+    """Merges hparams over the defaults as upstream does (debug defaults, then the passed values).
+
+    Raises:
+      ConfigError: unknown key (lists the valid keys), wrong type, or invalid value.
+    """
+    values = load_hparams(hparams)
+    check_known_keys(values, HPARAM_KEYS)
+    merged: dict[str, Any] = {}
+    if values.get("debug"):
+        merged.update(DEBUG_SETTINGS)
+    merged.update(values)
+    defaults = PretrainingConfig()
+    for key, value in merged.items():
+        merged[key] = typed_hparam(key, value, getattr(defaults, key))
+    check_model_overrides(merged.get("model_hparam_overrides", {}))
     config = PretrainingConfig(model_name=model_name, data_dir=data_dir, **merged)
     validate(config)
     return config
+
+
+def config_from_json_file(path: str) -> PretrainingConfig:
+    """The config a run wrote as hparams.json (`PretrainingConfig.to_json`: model_name, data_dir
+    and every hparam).
+
+    Raises:
+      ConfigError: the file cannot be read, is not a JSON object, or holds bad hparams.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            values = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"cannot use {path}: {e}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"cannot use {path}: not a JSON object")
+    model_name, data_dir = values.pop("model_name", "model"), values.pop("data_dir", ".")
+    try:
+        return config_from_hparams(model_name, data_dir, values)
+    except ConfigError as e:
+        raise ConfigError(f"cannot use {path}: {e}") from None
 
 
 def validate(config: PretrainingConfig) -> None:

@@ -52,8 +52,8 @@ def _main() -> None:
             f"--max_seq_length={FLAGS.max_seq_length} exceeds the checkpoint's "
             f"{disc.max_position_embeddings} position embeddings"
         )
-    model, config = scoring.load_discriminator(
-        FLAGS.checkpoint, FLAGS.model_size, FLAGS.hparams, log=lambda line: print(line, file=sys.stderr)
+    model = scoring.restore_discriminator(
+        FLAGS.checkpoint, config, log=lambda line: print(line, file=sys.stderr)
     )
     tokenizer = FullTokenizer(vocab, do_lower_case=config.do_lower_case)
     tokens, probabilities = scoring.score_text(model, tokenizer, FLAGS.text, FLAGS.max_seq_length)

@@ -84,9 +84,16 @@ def load_discriminator(
       checkpoint_io.CheckpointError, configs.ConfigError.
     """
     config = checkpoint_io.config_for_checkpoint(checkpoint, model_size, hparams)
+    return restore_discriminator(checkpoint, config, log), config
+
+
+def restore_discriminator(
+    checkpoint: str, config: configs.PretrainingConfig, log: Callable[[str], None] | None = print
+) -> ElectraDiscriminator:
+    """The discriminator of `config`, restored from `checkpoint` (CheckpointError on mismatch)."""
     model = build_discriminator(config)
     checkpoint_io.restore_variables(checkpoint, model.trainable_variables, config, log=log)
-    return model, config
+    return model
 
 
 def encode_text(tokenizer, text: str, max_seq_length: int = 128) -> tuple[list[str], list[int]]:

@@ -118,14 +118,6 @@ def output_paths(data_dir: str, labels: Sequence[str], tasks: Sequence[str]) -> 
     return os.path.join(folder, stem + ".md"), os.path.join(folder, stem + ".json")
 
 
-def _write_atomic(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def compare(
     data_dir: str,
     models: Sequence[str],
@@ -141,6 +133,7 @@ def compare(
     from finetune import runner
     from finetune.config import finetuning_config
     from finetune.glue_tasks import get_task
+    from finetune.results import write_atomic
 
     for task in tasks:
         get_task(task)  # unknown task names fail first, with the list of valid ones
@@ -175,8 +168,8 @@ def compare(
     md_path, json_path = output_paths(data_dir, [label for label, _, _ in runs], tasks)
     payload = {"tasks": list(tasks), "num_trials": num_trials, "hparams": shared, "table": table}
     payload["results"] = results
-    _write_atomic(json_path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
-    _write_atomic(md_path, markdown)
+    write_atomic(json_path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    write_atomic(md_path, markdown)
     log(markdown)
     log(f"{PROGRAM}: table saved to {md_path} (numbers in {json_path})")
     return {"table": table, "results": results, "markdown": md_path, "json": json_path}

@@ -159,11 +159,7 @@ def finetuning_config(model_name: str, data_dir: str, hparams: str | Mapping | N
       checkpoint_io.CheckpointError: the init checkpoint cannot be found or read.
     """
     explicit = configs.load_hparams(hparams)
-    unknown = sorted(set(explicit) - set(HPARAM_KEYS))
-    if unknown:
-        raise configs.ConfigError(
-            f"unknown hparam(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(HPARAM_KEYS))}"
-        )
+    configs.check_known_keys(explicit, HPARAM_KEYS)
     explicit = _typed(explicit)
     task_names = explicit.get("task_names", ())
     for name in task_names:  # before any file is looked at
@@ -213,23 +209,9 @@ def _typed(values: dict[str, Any]) -> dict[str, Any]:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise configs.ConfigError(f"hparam embedding_size must be a positive integer, got {value!r}")
         elif key == "model_hparam_overrides":
-            if not isinstance(value, Mapping):
-                raise configs.ConfigError("hparam model_hparam_overrides must be a JSON object")
-            bad = sorted(set(value) - set(configs.BERT_KEYS))
-            if bad:
-                raise configs.ConfigError(
-                    f"unknown model_hparam_overrides key(s) {', '.join(bad)}; "
-                    f"valid keys: {', '.join(configs.BERT_KEYS)}"
-                )
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise configs.ConfigError(f"hparam {key} must be true or false, got {value!r}")
-        elif isinstance(default, (int, float)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise configs.ConfigError(f"hparam {key} must be a number, got {value!r}")
-            if isinstance(default, int) and value != int(value):
-                raise configs.ConfigError(f"hparam {key} must be an integer, got {value!r}")
-            out[key] = type(default)(value)
+            configs.check_model_overrides(value)
+        elif isinstance(default, (bool, int, float)):
+            out[key] = configs.typed_hparam(key, value, default)
         elif isinstance(default, str) and not isinstance(value, str):
             raise configs.ConfigError(f"hparam {key} must be a string, got {value!r}")
     return out
@@ -250,23 +232,10 @@ def _pretrained_architecture(init_checkpoint: str | None, pretrained_model_dir: 
     if pretraining is None:
         path = os.path.join(pretrained_model_dir, "hparams.json")
         if os.path.isfile(path):
-            pretraining = _read_pretraining_hparams(path)
+            pretraining = configs.config_from_json_file(path)
     if pretraining is None:
         return {}
     return {key: getattr(pretraining, key) for key in ARCHITECTURE_KEYS}
-
-
-def _read_pretraining_hparams(path: str) -> configs.PretrainingConfig:
-    """A pre-training run's hparams.json (as written by pretrain/run_pretraining.py)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            values = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
-        raise configs.ConfigError(f"cannot read {path}: {e}") from None
-    if not isinstance(values, dict):
-        raise configs.ConfigError(f"{path} is not a JSON object")
-    known = {k: v for k, v in values.items() if k in configs.HPARAM_KEYS}
-    return configs.config_from_hparams(values.get("model_name", ""), values.get("data_dir", "."), known)
 
 
 def validate(config: FinetuningConfig) -> None:

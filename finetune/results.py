@@ -40,16 +40,17 @@ def result_key(task: GlueTask, split: str) -> str:
 
 def summarize(trials: Sequence[TrialResults]) -> dict[str, dict[str, dict[str, float]]]:
     """{key: {metric: {"median", "mean", "std"}}} over the trials that have the key and metric."""
+    pairs = dict.fromkeys(
+        (key, metric) for trial in trials for key, metrics in trial.items() for metric in metrics
+    )
     summary: dict[str, dict[str, dict[str, float]]] = {}
-    for trial in trials:
-        for key, metrics in trial.items():
-            for metric in metrics:
-                values = np.array([t[key][metric] for t in trials if metric in t.get(key, {})], np.float64)
-                summary.setdefault(key, {})[metric] = {
-                    "median": float(np.median(values)),
-                    "mean": float(np.mean(values)),
-                    "std": float(np.std(values)),
-                }
+    for key, metric in pairs:  # first-seen order
+        values = np.array([t[key][metric] for t in trials if metric in t.get(key, {})], np.float64)
+        summary.setdefault(key, {})[metric] = {
+            "median": float(np.median(values)),
+            "mean": float(np.mean(values)),
+            "std": float(np.std(values)),
+        }
     return summary
 
 

@@ -37,10 +37,8 @@ PROGRAM = "run_pretraining"
 def _prepare():
     """All input checks, before anything is written. Returns (config, vocab, train files, eval files,
     strategy)."""
-    import tensorflow as tf
 
     from electra_tf import configs
-    from electra_tf.checkpoint_io import validate_init_checkpoint
     from electra_tf.tokenization import load_vocab
     from pretrain.input_pipeline import check_record_files, list_record_files
     from pretrain.strategies import build_strategy
@@ -63,8 +61,6 @@ def _prepare():
     if config.do_eval and config.eval_record_pattern != config.pretrain_tfrecords:
         eval_files = list_record_files(config.eval_record_pattern)
         check_record_files(eval_files, config.max_seq_length)
-    if config.init_checkpoint and not tf.train.latest_checkpoint(config.model_dir):
-        validate_init_checkpoint(config)  # exists and fits: CheckpointError (a ValueError) otherwise
     for key in ("train_batch_size", "eval_batch_size"):
         if getattr(config, key) % strategy.num_replicas_in_sync:
             raise ValueError(
@@ -87,8 +83,10 @@ def _main() -> None:
         f"model dir {config.model_dir}"
     )
     trainer = trainer_lib.Trainer(config, strategy, SpecialTokens.from_vocab(vocab), files, log=log)
-    trainer_lib.write_hparams(config)
+    # Resume, or load init_checkpoint (CheckpointError if it is missing or does not fit), before
+    # anything is written to the model dir.
     trainer.restore()
+    trainer_lib.write_hparams(config)
     if config.do_train:
         trainer.train(stop_at_step=FLAGS.stop_at_step)
     if config.do_eval:

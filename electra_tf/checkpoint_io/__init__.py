@@ -8,7 +8,6 @@ Public API (the fine-tuning code and the tools build on these):
     upstream_name(variable_name) -> str | None
     read_upstream_arrays(path, config=None) -> CheckpointArrays
     restore_variables(path, variables, config=None, log=print) -> RestoreReport
-    check_variables(path, variables, config=None) -> RestoreReport   (restore_variables, dry run)
     write_upstream_checkpoint(arrays, prefix, step)
     config_for_checkpoint(path, model_size="small", hparams=None) -> PretrainingConfig
 """
@@ -22,7 +21,6 @@ from electra_tf.checkpoint_io.io import (
     CheckpointArrays,
     RestoreReport,
     build_model_and_optimizer,
-    check_variables,
     checkpoint_config,
     config_for_checkpoint,
     find_checkpoint,
@@ -30,7 +28,6 @@ from electra_tf.checkpoint_io.io import (
     plan_restore,
     read_upstream_arrays,
     restore_variables,
-    validate_init_checkpoint,
     write_upstream_checkpoint,
 )
 from electra_tf.checkpoint_io.upstream_names import upstream_name, upstream_shape
@@ -42,7 +39,6 @@ __all__ = [
     "CheckpointError",
     "RestoreReport",
     "build_model_and_optimizer",
-    "check_variables",
     "checkpoint_config",
     "config_for_checkpoint",
     "config_for_upstream",
@@ -54,6 +50,5 @@ __all__ = [
     "restore_variables",
     "upstream_name",
     "upstream_shape",
-    "validate_init_checkpoint",
     "write_upstream_checkpoint",
 ]

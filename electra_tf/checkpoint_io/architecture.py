@@ -174,8 +174,8 @@ def config_for_upstream(
     values["model_hparam_overrides"] = overrides
     if "embedding" in arch and "embedding_size" not in user:
         values["embedding_size"] = arch["embedding"]
-    hidden = configs.bert_config(configs.config_from_hparams(model_name, data_dir, values)).hidden_size
-    layers = configs.bert_config(configs.config_from_hparams(model_name, data_dir, values)).num_hidden_layers
+    disc = configs.bert_config(configs.config_from_hparams(model_name, data_dir, values))
+    hidden, layers = disc.hidden_size, disc.num_hidden_layers
     if "generator hidden" in arch:
         gen_hidden = arch["generator hidden"]
         if arch.get("generator intermediate", 4 * gen_hidden) != 4 * gen_hidden:

@@ -15,6 +15,7 @@ import uuid
 import tensorflow as tf
 
 from electra_tf import checkpoint_io
+from electra_tf.checkpoint_io.upstream_names import OPTIMIZER_SLOTS, strip_slot
 
 
 def check_output(output: str) -> None:
@@ -74,14 +75,14 @@ def to_ours(input_path: str, output: str, model_size: str = "small", hparams=Non
         model_size,
         hparams,
     )
-    slot_names = [n for n in checkpoint.arrays if n.endswith(("/adam_m", "/adam_v"))]
+    slot_names = [n for n in checkpoint.arrays if strip_slot(n)[1]]
     model, optimizer = checkpoint_io.build_model_and_optimizer(config, with_slots=bool(slot_names))
     variables = model.trainable_variables
     plan, report = checkpoint_io.plan_restore(checkpoint, variables, config)
     slots = []
     if slot_names:
         for var, _ in plan:
-            for slot, suffix in (("m", "/adam_m"), ("v", "/adam_v")):
+            for slot, suffix in OPTIMIZER_SLOTS:
                 name = checkpoint_io.upstream_name(var.name) + suffix
                 if name not in checkpoint.arrays:
                     raise checkpoint_io.CheckpointError(f"{prefix} has optimizer slots but not {name}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import json
 import os
 import uuid
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from electra_tf.checkpoint_io.architecture import (
 )
 from electra_tf.checkpoint_io.upstream_names import (
     GLOBAL_STEP,
+    OPTIMIZER_SLOTS,
     is_upstream_model_name,
     strip_slot,
     tower_layers,
@@ -123,16 +123,18 @@ def checkpoint_config(path: str) -> configs.PretrainingConfig | None:
     """For our checkpoints, the PretrainingConfig from hparams.json in the prefix's directory;
     None for upstream checkpoints (or ours without hparams.json)."""
     prefix, fmt = find_checkpoint(path)
+    return _config_beside(prefix) if fmt == OURS else None
+
+
+def _config_beside(prefix: str) -> configs.PretrainingConfig | None:
+    """The config in hparams.json next to our checkpoint `prefix`, None without one."""
     hparams_file = os.path.join(os.path.dirname(prefix), "hparams.json")
-    if fmt != OURS or not os.path.isfile(hparams_file):
+    if not os.path.isfile(hparams_file):
         return None
     try:
-        with open(hparams_file, encoding="utf-8") as f:
-            values = json.load(f)
-        model_name, data_dir = values.pop("model_name", "model"), values.pop("data_dir", ".")
-        return configs.config_from_hparams(model_name, data_dir, values)
-    except (OSError, json.JSONDecodeError, ValueError) as e:
-        raise CheckpointError(f"cannot use {hparams_file}: {e}") from None
+        return configs.config_from_json_file(hparams_file)
+    except configs.ConfigError as e:
+        raise CheckpointError(str(e)) from None
 
 
 def config_for_checkpoint(
@@ -149,7 +151,7 @@ def config_for_checkpoint(
     if fmt == UPSTREAM:
         shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
         return config_for_upstream(shapes, model_name, data_dir, model_size, hparams)
-    config = checkpoint_config(prefix)
+    config = _config_beside(prefix)
     if config is None:
         raise CheckpointError(f"{prefix}: no hparams.json beside this checkpoint")
     values = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("model_name", "data_dir")}
@@ -196,7 +198,7 @@ def model_arrays(variables, optimizer=None) -> dict[str, np.ndarray]:
         shape = upstream_shape(name, var.shape)
         arrays[name] = var.numpy().reshape(shape)
         if optimizer is not None:
-            for slot, suffix in (("m", "/adam_m"), ("v", "/adam_v")):
+            for slot, suffix in OPTIMIZER_SLOTS:
                 arrays[name + suffix] = optimizer.get_slot(var, slot).numpy().reshape(shape)
     return arrays
 
@@ -216,7 +218,7 @@ def read_upstream_arrays(path: str, config: configs.PretrainingConfig | None = N
         arrays = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
         step = int(arrays.pop(GLOBAL_STEP, 0))
         return CheckpointArrays(arrays, step, fmt, None, prefix)
-    own = checkpoint_config(prefix)
+    own = _config_beside(prefix)
     config = own or config
     if config is None:
         raise CheckpointError(f"{prefix}: no hparams.json beside this checkpoint; its config is needed")
@@ -278,11 +280,6 @@ def plan_restore(
     return plan, RestoreReport(checkpoint.prefix, checkpoint.format, checkpoint.step, sorted(wanted), unused)
 
 
-def check_variables(path: str, variables, config: configs.PretrainingConfig | None = None) -> RestoreReport:
-    """`restore_variables` without assigning: raises CheckpointError on any mismatch."""
-    return plan_restore(read_upstream_arrays(path, config), variables, config)[1]
-
-
 def restore_variables(
     path: str,
     variables: list[tf.Variable],
@@ -335,14 +332,3 @@ def write_upstream_checkpoint(arrays: dict[str, np.ndarray], prefix: str, step: 
         for path in glob.glob(glob.escape(tmp) + ".*") + renamed:
             os.remove(path)
         raise
-
-
-def validate_init_checkpoint(config: configs.PretrainingConfig) -> RestoreReport:
-    """Checks that `config.init_checkpoint` can initialise every trainable variable of the
-    pretrainer `config` describes (builds a throw-away pretrainer; assigns nothing).
-
-    Raises:
-      CheckpointError: see `plan_restore`.
-    """
-    model, _ = build_model_and_optimizer(config, with_slots=False)
-    return check_variables(config.init_checkpoint, model.trainable_variables, config)

@@ -36,7 +36,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-SLOT_SUFFIXES = ("/adam_m", "/adam_v")
+OPTIMIZER_SLOTS = (("m", "/adam_m"), ("v", "/adam_v"))  # our optimizer slot → upstream name suffix
+SLOT_SUFFIXES = tuple(suffix for _, suffix in OPTIMIZER_SLOTS)
 GLOBAL_STEP = "global_step"
 TASK_SPECIFIC = "task_specific/"
 
