@@ -86,6 +86,16 @@ class PretrainingConfig:
     # model variable when model_dir has no checkpoint yet (continued pre-training; the optimizer
     # starts fresh at step 0). Ignored when resuming from model_dir. "" = random initialisation.
     init_checkpoint: str = ""
+    # adaptive_exit_gen (DESIGN §6): generator exit heads after these generator layers (1-based),
+    # head j reading concat(h at exits 1..j) if exit_concat, loss weights normalised over the heads
+    # that ran, the initial exit distribution P1, step size alpha, update period, update rule.
+    exit_layers: tuple[int, ...] = (3, 6, 9, 12)
+    exit_concat: bool = True
+    exit_loss_weights: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0)
+    adaptive_init_probs: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4)
+    adaptive_alpha: float = 0.1
+    exit_update_every: int = 100
+    adaptive_update: str = "probs"  # "probs" (the paper) or "logits"
 
     # ---- derived values (upstream computes these in the constructor) ----
     @property
@@ -159,6 +169,10 @@ def typed_hparam(key: str, value: Any, default: Any) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"hparam {key} must be true or false, got {value!r}")
         return value
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ConfigError(f"hparam {key} must be a non-empty list, got {value!r}")
+        return tuple(typed_hparam(key, v, default[0]) for v in value)
     if isinstance(default, (int, float)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"hparam {key} must be a number, got {value!r}")
@@ -239,6 +253,30 @@ def validate(config: PretrainingConfig) -> None:
         raise ConfigError("max_seq_length exceeds max_position_embeddings")
     if config.temperature <= 0:
         raise ConfigError(f"hparam temperature must be positive, got {config.temperature}")
+    _validate_exits(config)
+
+
+def _validate_exits(config: PretrainingConfig) -> None:
+    layers = list(config.exit_layers)
+    if layers[0] < 1 or any(b <= a for a, b in zip(layers, layers[1:], strict=False)):
+        raise ConfigError(f"hparam exit_layers must be increasing layer counts >= 1, got {layers}")
+    for key in ("exit_loss_weights", "adaptive_init_probs"):
+        if len(getattr(config, key)) != len(layers):
+            raise ConfigError(
+                f"hparam {key} needs one value per exit layer {layers}, got {list(getattr(config, key))}"
+            )
+    probs = config.adaptive_init_probs
+    if min(probs) < 0 or abs(sum(probs) - 1.0) > 1e-6:
+        raise ConfigError(f"hparam adaptive_init_probs must be >= 0 and sum to 1, got {list(probs)}")
+    if min(config.exit_loss_weights) < 0 or sum(config.exit_loss_weights[:1]) <= 0:
+        raise ConfigError(
+            "hparam exit_loss_weights must be >= 0 with a positive first weight, "
+            f"got {list(config.exit_loss_weights)}"
+        )
+    if config.exit_update_every < 1:
+        raise ConfigError(f"hparam exit_update_every must be positive, got {config.exit_update_every}")
+    if config.adaptive_update not in ("probs", "logits"):
+        raise ConfigError(f"hparam adaptive_update must be probs or logits, got {config.adaptive_update!r}")
 
 
 def bert_config(config: PretrainingConfig) -> BertConfig:

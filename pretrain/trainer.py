@@ -69,7 +69,10 @@ class Trainer:
         special: SpecialTokens,
         files: list[str],
         log: Callable[[str], None] = print,
+        dataset: tf.data.Dataset | None = None,
     ):
+        """files: the record files to train on; `dataset` (batches of the pretraining schema)
+        replaces them when given, e.g. synthetic batches for benchmarks."""
         self.config = config
         self.strategy = strategy
         self.log = log
@@ -89,7 +92,8 @@ class Trainer:
             )
             self.auc = StreamingAUC()
         self.rng = tf.random.Generator.from_seed(config.seed)
-        dataset = pretraining_dataset(files, config.train_batch_size, config.max_seq_length, config.seed)
+        if dataset is None:
+            dataset = pretraining_dataset(files, config.train_batch_size, config.max_seq_length, config.seed)
         self.iterator = iter(strategy.experimental_distribute_dataset(dataset))
         self._build(config)
         self.dropout_rngs = self._seed_dropout(config.seed)
@@ -179,7 +183,13 @@ class Trainer:
         seed = self.rng.make_seeds(1)[:, 0]
         batch = next(iterator)
         results = self.strategy.run(self._replica_step, args=(batch, seed))
-        return self.strategy.experimental_local_results(results)[0]
+        sums = self.strategy.experimental_local_results(results)[0]
+        self.model.after_step(sums)  # the method's own state (e.g. the adaptive exit distribution)
+        return sums
+
+    def run_step(self) -> dict[str, tf.Tensor]:
+        """One compiled train step on the next batch; returns its scalar sums (over replicas)."""
+        return self._train_step(self.iterator)
 
     def restore(self) -> bool:
         """Restores the latest checkpoint of model_dir if there is one; True if it did. Otherwise
@@ -206,12 +216,13 @@ class Trainer:
         window_steps, window_start, last = 0, time.monotonic(), {}
         run_start, run_start_step = time.monotonic(), self.step
         while self.step < last_step:
-            _accumulate(acc, self._train_step(self.iterator))
+            _accumulate(acc, self.run_step())
             window_steps += 1
             step = self.step
             if step % cfg.log_every == 0 or step == last_step:
                 elapsed = time.monotonic() - window_start
                 last = window_scalars(acc, window_steps)
+                last.update(self.model.summary_scalars(acc))
                 last["disc/auc"] = float(self.auc.result())
                 last["lr"] = float(self.optimizer.learning_rate(step - 1))
                 last["perf/steps_per_sec"] = window_steps / elapsed

@@ -1,8 +1,10 @@
 """Replacement methods: how the discriminator's corrupted input is made. One registry.
 
-A method is a layer whose `call(embeddings, batch, masked, seeds, training)` returns a
-`Replacement`: the corrupted ids, the RTD labels, an optional delta added to the
-discriminator's word embeddings, its own loss terms and metric sums. The pretrainer adds the
+A method is a `ReplacementMethod` layer whose `call(embeddings, batch, masked, seeds, step_seed,
+training)` returns a `Replacement`: the corrupted ids, the RTD labels, an optional delta added
+to the discriminator's word embeddings, its own loss terms and metric sums. Two hooks let a
+method keep training state of its own: `after_step` (inside the compiled step, with the step's
+sums over replicas) and `summary_scalars` (extra TensorBoard scalars). The pretrainer adds the
 discriminator and never asks which method it holds; `build_replacement_method` is the only
 place that reads `config.method`.
 """
@@ -64,6 +66,19 @@ class Replacement:
     losses: dict[str, LossTerm]
     sums: dict[str, tf.Tensor]  # metric numerators/denominators, summed over replicas
     word_embedding_delta: tf.Tensor | None = None  # [B, L, E] added to the discriminator's input
+    # The discriminator's confusion counts (`metrics.disc_counts`) -> extra metric sums.
+    discriminator_sums: Callable[[dict[str, tf.Tensor]], dict[str, tf.Tensor]] = lambda counts: {}
+
+
+class ReplacementMethod(tf_keras.layers.Layer):
+    """Base of every replacement method: `call` makes a `Replacement`; the hooks default to no-ops."""
+
+    def after_step(self, sums: dict[str, tf.Tensor]) -> None:
+        """Called inside the compiled train step (cross-replica context) with the step's sums."""
+
+    def summary_scalars(self, window: dict[str, float]) -> dict[str, float]:
+        """Extra scalars for a log window, from the window's summed metric values."""
+        return {}
 
 
 def per_example_seeds(seed: tf.Tensor, first_index: tf.Tensor, batch_size: tf.Tensor) -> tf.Tensor:
@@ -76,7 +91,7 @@ def per_example_seeds(seed: tf.Tensor, first_index: tf.Tensor, batch_size: tf.Te
     return tf.stack([tf.fill(tf.shape(index), seed[0]), seed[1] * 1_000_003 + index], axis=1)
 
 
-class ElectraGenerator(tf_keras.layers.Layer):
+class ElectraGenerator(ReplacementMethod):
     """Upstream's generator: a small BERT tower on the shared embeddings, an MLM head tied to
     the word embeddings, Gumbel-max sampling at the masked positions (no gradient)."""
 
@@ -96,9 +111,9 @@ class ElectraGenerator(tf_keras.layers.Layer):
         self.gen_weight = gen_weight
 
     def call(
-        self, embeddings, batch: dict, masked: MaskedBatch, seeds: tf.Tensor, training=False
+        self, embeddings, batch: dict, masked: MaskedBatch, seeds: tf.Tensor, step_seed=None, training=False
     ) -> Replacement:
-        """seeds: [B, 2] per-example sampling seeds."""
+        """seeds: [B, 2] per-example sampling seeds (step_seed, the [2] step seed, is unused)."""
         emb = embeddings(masked.masked_input_ids, batch["segment_ids"], training=training)  # [B,L,E]
         hidden = self.encoder(emb, batch["input_mask"], training=training)[-1]  # [B,L,Hg]
         logits = self.head(gather_positions(hidden, masked.masked_positions), embeddings.word_embeddings)

@@ -17,7 +17,12 @@ from electra_tf import configs
 from electra_tf.modeling.embeddings import ElectraEmbeddings, build_embeddings
 from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import DiscriminatorHead
-from electra_tf.pretraining import losses, masking, metrics
+from electra_tf.pretraining import (
+    exit_generator,  # noqa: F401  (registers "adaptive_exit_gen")
+    losses,
+    masking,
+    metrics,
+)
 from electra_tf.pretraining.methods import LossTerm, build_replacement_method, per_example_seeds
 
 
@@ -82,7 +87,9 @@ class ElectraPretrainer(tf_keras.Model):
             mask_id=self.special.mask_id,
             special_ids=(self.special.cls_id, self.special.sep_id, self.special.mask_id),
         )
-        replacement = self.method(self.embeddings, batch, masked, seeds + [[0, 7]], training=training)
+        replacement = self.method(
+            self.embeddings, batch, masked, seeds + [[0, 7]], step_seed=seed + [0, 11], training=training
+        )
         emb = self.embeddings(
             replacement.corrupted_ids,
             batch["segment_ids"],
@@ -103,7 +110,17 @@ class ElectraPretrainer(tf_keras.Model):
             disc_predicted=counts["tp"] + counts["fp"],
             disc_replaced=counts["tp"] + counts["fn"],
         )
+        sums.update(replacement.discriminator_sums(counts))
         return PretrainOutputs(terms, sums, tf.sigmoid(logits), labels, batch["input_mask"])
+
+    def after_step(self, sums: dict[str, tf.Tensor]) -> None:
+        """In the compiled train step, cross-replica: lets the method update its own state from the
+        step's sums (summed over replicas)."""
+        self.method.after_step(sums)
+
+    def summary_scalars(self, window: dict[str, float]) -> dict[str, float]:
+        """The method's extra scalars for a log window of summed metric values."""
+        return self.method.summary_scalars(window)
 
 
 def build_pretrainer(config: configs.PretrainingConfig, special: SpecialTokens) -> ElectraPretrainer:

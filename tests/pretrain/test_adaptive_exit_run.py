@@ -1,0 +1,67 @@
+"""run_pretraining.py with "method": "adaptive_exit_gen": adaptive scalars, exact resume of P."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from tests.pretrain.test_run_pretraining import _checkpoint_values, pretrain, read_scalars
+
+ADAPTIVE = dict(
+    method="adaptive_exit_gen",
+    exit_layers=[1, 2],
+    exit_loss_weights=[1.0, 2.0],
+    adaptive_init_probs=[0.5, 0.5],
+    adaptive_alpha=2.0,
+    exit_update_every=3,
+    num_train_steps=20,
+    num_warmup_steps=5,
+    learning_rate=1e-3,
+    log_every=5,
+    save_checkpoints_steps=7,
+)
+
+
+def test_adaptive_scalars_and_exact_resume(wiki_data_dir):
+    """Acceptance 3: resuming mid-run restores P, the window sums and the previous accuracy."""
+    straight = pretrain(wiki_data_dir, "adaptive_straight", **ADAPTIVE)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    first = pretrain(wiki_data_dir, "adaptive_resumed", "--stop_at_step=10", **ADAPTIVE)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = pretrain(wiki_data_dir, "adaptive_resumed", **ADAPTIVE)
+    assert second.returncode == 0 and "at step 10" in second.stdout, second.stderr[-3000:]
+
+    models = os.path.join(wiki_data_dir, "models")
+    at_10 = _checkpoint_values(os.path.join(models, "adaptive_resumed", "ckpt-10"))
+    state = {k: v for k, v in at_10.items() if "/distribution/" in k}
+    names = {k.split("/")[-3] for k in state}
+    assert names == {
+        "state",
+        "window_correct",
+        "window_tokens",
+        "window_steps",
+        "previous_accuracy",
+        "has_previous",
+    }
+    window_steps = next(v for k, v in state.items() if "/window_steps/" in k)
+    assert int(window_steps) == 10 % 3  # mid-window: 1 step of the 4th window recorded
+    assert next(v for k, v in state.items() if "/window_tokens/" in k) > 0
+
+    a = _checkpoint_values(os.path.join(models, "adaptive_straight"))
+    b = _checkpoint_values(os.path.join(models, "adaptive_resumed"))
+    assert a.keys() == b.keys()
+    for name in a:
+        if a[name].dtype.kind in "fc":
+            np.testing.assert_allclose(b[name], a[name], rtol=1e-5, atol=1e-6, err_msg=name)
+        else:
+            np.testing.assert_array_equal(b[name], a[name], err_msg=name)
+
+    curves = read_scalars(os.path.join(models, "adaptive_straight"))
+    p1, p2 = dict(curves["adaptive/p_1"]), dict(curves["adaptive/p_2"])
+    assert sorted(p1) == [5, 10, 15, 20]
+    assert all(abs(p1[s] + p2[s] - 1) < 1e-5 for s in p1)
+    assert len({round(v, 6) for v in p1.values()}) > 1, p1  # P moves (alpha 2, update every 3 steps)
+    assert {"adaptive/exit_layer", "adaptive/rtd_acc_exit_1", "adaptive/rtd_acc_exit_2"} <= set(curves)
+    layers = [v for _, v in curves["adaptive/exit_layer"]]
+    assert all(1.0 <= v <= 2.0 for v in layers)
