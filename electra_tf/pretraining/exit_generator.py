@@ -20,10 +20,16 @@ import tensorflow as tf
 from electra_tf import configs
 from electra_tf.modeling.encoder import build_encoder
 from electra_tf.modeling.heads import MaskedLMHead, gather_positions
-from electra_tf.pretraining import losses, metrics, sampling
+from electra_tf.pretraining import losses
 from electra_tf.pretraining.adaptive_exit import AdaptiveExitDistribution, build_update_rule
 from electra_tf.pretraining.masking import MaskedBatch
-from electra_tf.pretraining.methods import LossTerm, Replacement, ReplacementMethod, register_method
+from electra_tf.pretraining.methods import (
+    LossTerm,
+    Replacement,
+    ReplacementMethod,
+    register_method,
+    sampled_replacement,
+)
 
 
 class AdaptiveExitGenerator(ReplacementMethod):
@@ -104,11 +110,6 @@ class AdaptiveExitGenerator(ReplacementMethod):
             for k in range(len(self.exit_layers))
         ]
         numerator, logits = tf.switch_case(exit_index, branches)  # scalar, [B,N,V]
-        weights = masked.masked_weights
-        sampled = sampling.gumbel_max_sample_per_example(logits, self.temperature, seeds)  # [B,N]
-        corrupted = sampling.replace_tokens(batch["input_ids"], masked.masked_positions, sampled, weights)
-        mlm_correct, masked_count = metrics.mlm_accuracy_counts(logits, masked.masked_ids, weights)
-        sampled_correct, _ = metrics.sampled_accuracy_counts(sampled, masked.masked_ids, weights)
         chosen = tf.one_hot(exit_index, len(self.exit_layers), dtype=tf.float32)  # [K]
 
         def per_exit_disc_sums(counts: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
@@ -118,13 +119,10 @@ class AdaptiveExitGenerator(ReplacementMethod):
                 sums[f"exit_{n}_disc_tokens"] = chosen[k] * counts["count"]
             return sums
 
-        return Replacement(
-            corrupted_ids=corrupted,
-            labels=sampling.rtd_labels(batch["input_ids"], corrupted, batch["input_mask"]),
-            losses={"mlm": LossTerm(numerator, tf.reduce_sum(weights), self.gen_weight)},
-            sums={"mlm_correct": mlm_correct, "sampled_correct": sampled_correct, "masked": masked_count},
-            discriminator_sums=per_exit_disc_sums,
-        )
+        mlm = LossTerm(numerator, tf.reduce_sum(masked.masked_weights), self.gen_weight)
+        replacement = sampled_replacement(logits, batch, masked, seeds, self.temperature, mlm)
+        replacement.discriminator_sums = per_exit_disc_sums
+        return replacement
 
     def after_step(self, sums: dict[str, tf.Tensor]) -> None:
         """Feeds the step's discriminator counts (summed over replicas) to the exit distribution."""

@@ -117,19 +117,28 @@ class ElectraGenerator(ReplacementMethod):
         emb = embeddings(masked.masked_input_ids, batch["segment_ids"], training=training)  # [B,L,E]
         hidden = self.encoder(emb, batch["input_mask"], training=training)[-1]  # [B,L,Hg]
         logits = self.head(gather_positions(hidden, masked.masked_positions), embeddings.word_embeddings)
-        weights = masked.masked_weights  # [B,N]
-        sampled = sampling.gumbel_max_sample_per_example(logits, self.temperature, seeds)  # [B,N]
-        corrupted = sampling.replace_tokens(batch["input_ids"], masked.masked_positions, sampled, weights)
-        mlm_correct, masked_count = metrics.mlm_accuracy_counts(logits, masked.masked_ids, weights)
-        sampled_correct, _ = metrics.sampled_accuracy_counts(sampled, masked.masked_ids, weights)
-        return Replacement(
-            corrupted_ids=corrupted,
-            labels=sampling.rtd_labels(batch["input_ids"], corrupted, batch["input_mask"]),
-            losses={
-                "mlm": LossTerm(*losses.mlm_loss_sums(logits, masked.masked_ids, weights), self.gen_weight)
-            },
-            sums={"mlm_correct": mlm_correct, "sampled_correct": sampled_correct, "masked": masked_count},
+        mlm = LossTerm(
+            *losses.mlm_loss_sums(logits, masked.masked_ids, masked.masked_weights), self.gen_weight
         )
+        return sampled_replacement(logits, batch, masked, seeds, self.temperature, mlm)
+
+
+def sampled_replacement(
+    logits: tf.Tensor, batch: dict, masked: MaskedBatch, seeds: tf.Tensor, temperature: float, mlm: LossTerm
+) -> Replacement:
+    """A generator's `Replacement`: Gumbel samples of logits [B, N, V] (per-example seeds [B, 2])
+    written into the masked slots, RTD labels, the MLM loss term and accuracy sums."""
+    weights = masked.masked_weights  # [B,N]
+    sampled = sampling.gumbel_max_sample_per_example(logits, temperature, seeds)  # [B,N]
+    corrupted = sampling.replace_tokens(batch["input_ids"], masked.masked_positions, sampled, weights)
+    mlm_correct, masked_count = metrics.mlm_accuracy_counts(logits, masked.masked_ids, weights)
+    sampled_correct, _ = metrics.sampled_accuracy_counts(sampled, masked.masked_ids, weights)
+    return Replacement(
+        corrupted_ids=corrupted,
+        labels=sampling.rtd_labels(batch["input_ids"], corrupted, batch["input_mask"]),
+        losses={"mlm": mlm},
+        sums={"mlm_correct": mlm_correct, "sampled_correct": sampled_correct, "masked": masked_count},
+    )
 
 
 @register_method("electra")
