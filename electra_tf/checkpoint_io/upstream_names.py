@@ -18,6 +18,8 @@ embeddings under `.../embeddings` and the encoder under `.../encoder` map as wel
     encoder/layer_i/output_layer_norm/*                  electra/encoder/layer_i/output/LayerNorm/*
     generator/encoder/...                                generator/... (same pattern, no `electra/`)
     generator_predictions/*                              generator_predictions/*
+    generator/exit_<l>_predictions/*  (adaptive_exit_gen) generator/exit_<l>_predictions/* (ours only;
+                                                         upstream's graph has no exit heads)
     discriminator_predictions/{dense,dense_1}/*          discriminator_predictions/...
     .../task_specific/...                                task_specific/... (unchanged)
 
@@ -64,6 +66,9 @@ _EMBEDDINGS_RE = re.compile(
 _GEN_HEAD_RE = re.compile(
     r"(?:^|/)generator_predictions/(output_bias|dense/kernel|dense/bias|LayerNorm/gamma|LayerNorm/beta)$"
 )
+_EXIT_HEAD_RE = re.compile(
+    r"(?:^|/)(exit_\d+_predictions)/(output_bias|dense/kernel|dense/bias|LayerNorm/gamma|LayerNorm/beta)$"
+)
 _DISC_HEAD_RE = re.compile(r"(?:^|/)discriminator_predictions/(dense|dense_1)/(kernel|bias)$")
 # upstream names
 UPSTREAM_LAYER_RE = re.compile(r"^(electra|generator)/encoder/layer_(\d+)/(.+)$")
@@ -87,6 +92,8 @@ def upstream_name(variable_name: str) -> str | None:
         return f"{'generator' if m.group(1) else 'electra'}/embeddings_project/{m.group(2)}"
     if m := _EMBEDDINGS_RE.search(name):
         return f"electra/embeddings/{m.group(1)}"
+    if m := _EXIT_HEAD_RE.search(name):
+        return f"generator/{m.group(1)}/{m.group(2)}"
     if m := _GEN_HEAD_RE.search(name):
         return f"generator_predictions/{m.group(1)}"
     if m := _DISC_HEAD_RE.search(name):

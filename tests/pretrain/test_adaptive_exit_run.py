@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import tensorflow as tf
 
+from electra_tf.checkpoint_io import convert
+from electra_tf.scoring import load_discriminator
 from tests.pretrain.test_run_pretraining import _checkpoint_values, pretrain, read_scalars
 
 ADAPTIVE = dict(
@@ -65,3 +68,25 @@ def test_adaptive_scalars_and_exact_resume(wiki_data_dir):
     assert {"adaptive/exit_layer", "adaptive/rtd_acc_exit_1", "adaptive/rtd_acc_exit_2"} <= set(curves)
     layers = [v for _, v in curves["adaptive/exit_layer"]]
     assert all(1.0 <= v <= 2.0 for v in layers)
+
+
+def test_adaptive_checkpoint_converts_and_scores(wiki_data_dir, tmp_path):
+    """Exit heads have names in the upstream-format export (generator/exit_<l>_predictions/...), so
+    conversion both ways stays lossless and `score` reads an adaptive run's discriminator."""
+    model_dir = os.path.join(wiki_data_dir, "models", "adaptive_convert")
+    proc = pretrain(wiki_data_dir, "adaptive_convert", **{**ADAPTIVE, "num_train_steps": 3})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    exported = convert.to_upstream(model_dir, str(tmp_path / "upstream"))
+    names = {n for n, _ in tf.train.list_variables(exported)}
+    assert {"generator/exit_1_predictions/output_bias", "generator/exit_2_predictions/dense/kernel"} <= names
+    hparams = {k: ADAPTIVE[k] for k in ("method", "exit_layers", "exit_loss_weights", "adaptive_init_probs")}
+    hparams["embedding_size"] = 64
+    again = convert.to_ours(exported, str(tmp_path / "models" / "again"), hparams=hparams)
+    original = _checkpoint_values(tf.train.latest_checkpoint(model_dir))
+    converted = _checkpoint_values(again)
+    weights = [n for n in original if n.startswith("model/") and "/distribution/" not in n]
+    assert any("heads" in n for n in weights)
+    for name in weights:
+        np.testing.assert_array_equal(converted[name], original[name], err_msg=name)
+    model, _ = load_discriminator(model_dir, log=None)
+    assert len(model.encoder.blocks) == 2
