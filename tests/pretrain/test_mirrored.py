@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO, TINY_MODEL
 
 # Runs in a fresh interpreter: logical devices must be configured before TensorFlow starts.
@@ -45,6 +47,10 @@ for name, strategy in (("single", tf.distribute.get_strategy()), ("mirrored", mi
     results[name] = ({k: float(local(v)) for k, v in scalars.items()},
                      [tf.convert_to_tensor(local(g)).numpy() for g in grads])
     results[name + "_replicas"] = strategy.num_replicas_in_sync
+    if name == "mirrored":  # full steps: the method's after_step runs in cross-replica context
+        for _ in range(2):
+            trainer.run_step()
+        results["method_scalars"] = trainer.model.summary_scalars({})
 (s1, g1), (s2, g2) = results["single"], results["mirrored"]
 assert results["mirrored_replicas"] == 2 and results["single_replicas"] == 1
 print(json.dumps({
@@ -53,12 +59,23 @@ print(json.dumps({
     "max_grad_abs": max(float(np.abs(a - b).max()) for a, b in zip(g1, g2, strict=True)),
     "max_grad": max(float(np.abs(a).max()) for a in g1),
     "num_grads": len(g1),
+    "method_scalars": results["method_scalars"],
 }))
 """
 
 
-def test_two_replicas_match_one_on_the_same_global_batch(wiki_data_dir):
-    hparams = dict(TINY_MODEL, train_batch_size=8, num_warmup_steps=0)
+ADAPTIVE = dict(
+    method="adaptive_exit_gen",
+    exit_layers=[1, 2],
+    exit_loss_weights=[1, 2],
+    adaptive_init_probs=[0.3, 0.7],
+    exit_update_every=1,
+)
+
+
+@pytest.mark.parametrize("method_hparams", [{}, ADAPTIVE], ids=["electra", "adaptive_exit_gen"])
+def test_two_replicas_match_one_on_the_same_global_batch(wiki_data_dir, method_hparams):
+    hparams = dict(TINY_MODEL, train_batch_size=8, num_warmup_steps=0, **method_hparams)
     proc = subprocess.run(
         [sys.executable, "-c", _COMPARE, wiki_data_dir, json.dumps(hparams)],
         capture_output=True,
@@ -74,3 +91,6 @@ def test_two_replicas_match_one_on_the_same_global_batch(wiki_data_dir):
     assert r["max_loss_rel"] < 1e-5, r
     assert r["max_grad_abs"] < 1e-5 * max(r["max_grad"], 1.0), r
     assert r["num_grads"] > 30
+    if method_hparams:  # two full mirrored steps moved P once (the first window only records)
+        p = [r["method_scalars"]["adaptive/p_1"], r["method_scalars"]["adaptive/p_2"]]
+        assert abs(sum(p) - 1) < 1e-6 and p != [0.3, 0.7], p
