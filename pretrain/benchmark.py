@@ -48,14 +48,14 @@ class Pair:
         return f"{self.method} (gen {self.generator_hidden_size:g})"
 
 
-def synthetic_dataset(batch_size: int, seq_length: int, vocab_size: int, seed: int = 0):
-    """One fixed batch of random ids ([CLS] … [SEP], full length, two segments), repeated."""
+def synthetic_dataset(batch_size: int, seq_length: int, vocab_size: int, special, seed: int = 0):
+    """One fixed batch of random ids ([CLS] … [SEP] of `special`, full length, two segments), repeated."""
     import numpy as np
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
     ids = rng.integers(1000, vocab_size, size=(batch_size, seq_length)).astype(np.int32)
-    ids[:, 0], ids[:, -1] = 101, 102
+    ids[:, 0], ids[:, -1] = special.cls_id, special.sep_id
     segments = np.zeros_like(ids)
     segments[:, seq_length // 2 :] = 1
     batch = {"input_ids": ids, "input_mask": np.ones_like(ids), "segment_ids": segments}
@@ -78,8 +78,8 @@ def build_pair(pair: Pair, base_hparams: dict) -> None:
         "jit_compile": FLAGS.jit_compile,
     }
     config = configs.config_from_hparams("benchmark", "/nonexistent", hparams)
-    dataset = synthetic_dataset(FLAGS.batch_size, FLAGS.max_seq_length, config.vocab_size)
-    special = SpecialTokens(mask_id=103, cls_id=101, sep_id=102)
+    special = SpecialTokens(mask_id=103, cls_id=101, sep_id=102)  # the BERT uncased ids
+    dataset = synthetic_dataset(FLAGS.batch_size, FLAGS.max_seq_length, config.vocab_size, special)
     pair.trainer = Trainer(
         config, tf.distribute.get_strategy(), special, [], log=lambda _: None, dataset=dataset
     )

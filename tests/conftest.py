@@ -63,6 +63,8 @@ TINY_MODEL = {
     "train_batch_size": 32,
     "eval_batch_size": 32,
 }
+# adaptive_exit_gen on TINY_MODEL: one exit after each of the generator's 2 layers.
+TINY_ADAPTIVE_EXITS = {"method": "adaptive_exit_gen", "exit_layers": [1, 2], "exit_loss_weights": [1.0, 2.0]}
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,11 @@ import tensorflow as tf
 
 from electra_tf.checkpoint_io import convert
 from electra_tf.scoring import load_discriminator
+from tests.conftest import TINY_ADAPTIVE_EXITS
 from tests.pretrain.test_run_pretraining import _checkpoint_values, pretrain, read_scalars
 
 ADAPTIVE = dict(
-    method="adaptive_exit_gen",
-    exit_layers=[1, 2],
-    exit_loss_weights=[1.0, 2.0],
+    TINY_ADAPTIVE_EXITS,
     adaptive_init_probs=[0.5, 0.5],
     adaptive_alpha=2.0,
     exit_update_every=3,

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, TINY_MODEL
+from tests.conftest import REPO, TINY_ADAPTIVE_EXITS, TINY_MODEL
 
 # Runs in a fresh interpreter: logical devices must be configured before TensorFlow starts.
 _COMPARE = r"""
@@ -65,9 +65,7 @@ print(json.dumps({
 
 
 ADAPTIVE = dict(
-    method="adaptive_exit_gen",
-    exit_layers=[1, 2],
-    exit_loss_weights=[1, 2],
+    TINY_ADAPTIVE_EXITS,
     adaptive_init_probs=[0.3, 0.7],
     exit_update_every=1,
 )
