@@ -260,7 +260,12 @@ def _validate_exits(config: PretrainingConfig) -> None:
     layers = list(config.exit_layers)
     if layers[0] < 1 or any(b <= a for a, b in zip(layers, layers[1:], strict=False)):
         raise ConfigError(f"hparam exit_layers must be increasing layer counts >= 1, got {layers}")
-    for key in ("exit_loss_weights", "adaptive_init_probs"):
+    per_exit = (
+        ("exit_loss_weights", "adaptive_init_probs")
+        if config.method == "adaptive_exit_gen"
+        else ("exit_loss_weights",)
+    )
+    for key in per_exit:
         if len(getattr(config, key)) != len(layers):
             raise ConfigError(
                 f"hparam {key} needs one value per exit layer {layers}, got {list(getattr(config, key))}"

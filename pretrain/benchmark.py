@@ -8,6 +8,11 @@ same random-id batches. After `--warmup` untimed steps each, the pairs take turn
 rounds of `--steps` timed steps each, so machine noise hits every pair alike. Reported: the median
 step time → steps/s and tokens/s, and the ratio to `electra` with the same generator size.
 Model size and every other hparam: upstream defaults (ELECTRA-small), merged with `--hparams`.
+
+`early_exit_disc` shares the discriminator's encoder (its generator is discriminator-sized), so it
+is built once and compared with `electra` at generator size 1.0; its exit is pinned at
+`--early_exit_layer` with no probe steps during timing (in training, one step in
+`exit_update_every` is a full-depth probe).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ flags.DEFINE_integer("steps", 5, "Timed steps per round and pair.")
 flags.DEFINE_integer("rounds", 3, "Rounds of timed steps (the pairs take turns in each round).")
 flags.DEFINE_integer("warmup", 2, "Untimed steps per pair first (tracing, compilation).")
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
+flags.DEFINE_integer("early_exit_layer", 9, "early_exit_disc: the exit layer the timed steps run to.")
 flags.DEFINE_string("hparams", "{}", "JSON object or file merged over the defaults of every pair.")
 flags.DEFINE_string("json", None, "Also write the results as a JSON list to this path.")
 
@@ -46,6 +52,15 @@ class Pair:
     @property
     def label(self) -> str:
         return f"{self.method} (gen {self.generator_hidden_size:g})"
+
+
+TIED_GENERATOR_METHODS = ("early_exit_disc",)  # the generator is the discriminator's encoder
+
+
+def make_pairs(methods: list[str], sizes: list[float]) -> list[Pair]:
+    """Every (method, generator size); a tied-generator method once, at size 1.0 (what it is)."""
+    pairs = [Pair(m, s) for s in sizes for m in methods if m not in TIED_GENERATOR_METHODS]
+    return pairs + [Pair(m, 1.0) for m in methods if m in TIED_GENERATOR_METHODS]
 
 
 def synthetic_dataset(batch_size: int, seq_length: int, vocab_size: int, special, seed: int = 0):
@@ -77,12 +92,16 @@ def build_pair(pair: Pair, base_hparams: dict) -> None:
         "max_seq_length": FLAGS.max_seq_length,
         "jit_compile": FLAGS.jit_compile,
     }
+    if pair.method == "early_exit_disc":
+        hparams["exit_update_every"] = 10**9  # no probe after the first step: the exit stays pinned
     config = configs.config_from_hparams("benchmark", "/nonexistent", hparams)
     special = SpecialTokens(mask_id=103, cls_id=101, sep_id=102)  # the BERT uncased ids
     dataset = synthetic_dataset(FLAGS.batch_size, FLAGS.max_seq_length, config.vocab_size, special)
     pair.trainer = Trainer(
         config, tf.distribute.get_strategy(), special, [], log=lambda _: None, dataset=dataset
     )
+    if pair.method == "early_exit_disc":
+        pair.trainer.model.discriminator.pin_exit(FLAGS.early_exit_layer)
 
 
 def timed_steps(pair: Pair, count: int) -> list[float]:
@@ -140,7 +159,7 @@ def _main() -> None:
             f"--generator_hidden_size must be a comma list of numbers: {FLAGS.generator_hidden_size}"
         ) from None
     base = configs.load_hparams(FLAGS.hparams)
-    pairs = [Pair(m, s) for s in sizes for m in methods]
+    pairs = make_pairs(methods, sizes)
     for pair in pairs:
         print(f"{PROGRAM}: building {pair.label}", flush=True)
         build_pair(pair, base)

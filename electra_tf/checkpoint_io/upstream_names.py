@@ -21,6 +21,7 @@ embeddings under `.../embeddings` and the encoder under `.../encoder` map as wel
     generator/exit_<l>_predictions/*  (adaptive_exit_gen) generator/exit_<l>_predictions/* (ours only;
                                                          upstream's graph has no exit heads)
     discriminator_predictions/{dense,dense_1}/*          discriminator_predictions/...
+    discriminator_exit_<l>_predictions/...  (early_exit_disc) the same name (ours only)
     .../task_specific/...                                task_specific/... (unchanged)
 
 Shape mapping (C-order reshapes; everything else is identical):
@@ -69,7 +70,9 @@ _GEN_HEAD_RE = re.compile(
 _EXIT_HEAD_RE = re.compile(
     r"(?:^|/)(exit_\d+_predictions)/(output_bias|dense/kernel|dense/bias|LayerNorm/gamma|LayerNorm/beta)$"
 )
-_DISC_HEAD_RE = re.compile(r"(?:^|/)discriminator_predictions/(dense|dense_1)/(kernel|bias)$")
+_DISC_HEAD_RE = re.compile(
+    r"(?:^|/)(discriminator_predictions|discriminator_exit_\d+_predictions)/(dense|dense_1)/(kernel|bias)$"
+)
 # upstream names
 UPSTREAM_LAYER_RE = re.compile(r"^(electra|generator)/encoder/layer_(\d+)/(.+)$")
 _SPLIT_HEADS_RE = re.compile(r"/attention/self/(query|key|value)/(kernel|bias)$")
@@ -97,7 +100,7 @@ def upstream_name(variable_name: str) -> str | None:
     if m := _GEN_HEAD_RE.search(name):
         return f"generator_predictions/{m.group(1)}"
     if m := _DISC_HEAD_RE.search(name):
-        return f"discriminator_predictions/{m.group(1)}/{m.group(2)}"
+        return f"{m.group(1)}/{m.group(2)}/{m.group(3)}"
     return None
 
 
@@ -105,7 +108,7 @@ def is_upstream_model_name(name: str) -> bool:
     """Whether `name` (a checkpoint key) looks like an upstream ELECTRA model variable."""
     return bool(
         re.match(r"^(electra|generator)/(embeddings|embeddings_project|encoder)/", name)
-        or re.match(r"^(generator|discriminator)_predictions/", name)
+        or re.match(r"^(generator|discriminator|discriminator_exit_\d+)_predictions/", name)
     )
 
 
@@ -165,6 +168,8 @@ def dimension_meanings(name: str) -> tuple[str, ...]:
     }
     if name in fixed:
         return fixed[name]
+    if m := re.match(r"^discriminator_exit_\d+_predictions/(dense|dense_1)/(kernel|bias)$", name):
+        return fixed[f"discriminator_predictions/{m.group(1)}/{m.group(2)}"]
     if name.endswith("embeddings_project/kernel"):
         return ("embedding", hidden)
     if name.endswith("embeddings_project/bias"):

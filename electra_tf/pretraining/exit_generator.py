@@ -143,7 +143,7 @@ class AdaptiveExitGenerator(ReplacementMethod):
 
 
 @register_method("adaptive_exit_gen")
-def _build_adaptive_exit_gen(config: configs.PretrainingConfig) -> AdaptiveExitGenerator:
+def _build_adaptive_exit_gen(config: configs.PretrainingConfig, discriminator) -> AdaptiveExitGenerator:
     tower = configs.generator_config(config)
     if config.exit_layers[-1] > tower.num_hidden_layers:
         raise configs.ConfigError(

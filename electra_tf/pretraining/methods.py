@@ -2,11 +2,11 @@
 
 A method is a `ReplacementMethod` layer whose `call(embeddings, batch, masked, seeds, step_seed,
 training)` returns a `Replacement`: the corrupted ids, the RTD labels, an optional delta added
-to the discriminator's word embeddings, its own loss terms and metric sums. Two hooks let a
-method keep training state of its own: `after_step` (inside the compiled step, with the step's
-sums over replicas) and `summary_scalars` (extra TensorBoard scalars). The pretrainer adds the
-discriminator and never asks which method it holds; `build_replacement_method` is the only
-place that reads `config.method`.
+to the discriminator's word embeddings, its own loss terms and metric sums. It may keep training
+state through the `PretrainerPart` hooks (`after_step`, `summary_scalars`). A builder receives
+the config and the already built discriminator (a generator may share its encoder). The
+pretrainer never asks which method it holds; `build_replacement_method` is the only place that
+reads `config.method`.
 """
 
 from __future__ import annotations
@@ -15,19 +15,20 @@ import dataclasses
 from collections.abc import Callable
 
 import tensorflow as tf
-import tf_keras
 
 from electra_tf import configs
-from electra_tf.modeling.encoder import build_encoder
+from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import MaskedLMHead, gather_positions
 from electra_tf.pretraining import losses, metrics, sampling
 from electra_tf.pretraining.masking import MaskedBatch
+from electra_tf.pretraining.parts import PretrainerPart
 
-_REGISTRY: dict[str, Callable[[configs.PretrainingConfig], tf_keras.layers.Layer]] = {}
+# builder(config, discriminator) -> ReplacementMethod
+_REGISTRY: dict[str, Callable[..., PretrainerPart]] = {}
 
 
 def register_method(name: str):
-    """Decorator: `builder(config) -> method layer` becomes available as `"method": name`."""
+    """Decorator: `builder(config, discriminator) -> ReplacementMethod` becomes `"method": name`."""
 
     def wrap(builder):
         if name in _REGISTRY:
@@ -42,12 +43,18 @@ def registered_methods() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_replacement_method(config: configs.PretrainingConfig) -> tf_keras.layers.Layer:
+def check_method(config: configs.PretrainingConfig) -> None:
     if config.method not in _REGISTRY:
         raise configs.ConfigError(
             f"unknown method {config.method!r}; registered methods: {', '.join(registered_methods())}"
         )
-    return _REGISTRY[config.method](config)
+
+
+def build_replacement_method(config: configs.PretrainingConfig, discriminator) -> PretrainerPart:
+    """The method `config.method` names; `discriminator` is the pretrainer's built discriminator
+    stage (see `discriminators`), whose `encoder` a tied generator shares."""
+    check_method(config)
+    return _REGISTRY[config.method](config, discriminator)
 
 
 @dataclasses.dataclass
@@ -70,15 +77,8 @@ class Replacement:
     discriminator_sums: Callable[[dict[str, tf.Tensor]], dict[str, tf.Tensor]] = lambda counts: {}
 
 
-class ReplacementMethod(tf_keras.layers.Layer):
-    """Base of every replacement method: `call` makes a `Replacement`; the hooks default to no-ops."""
-
-    def after_step(self, sums: dict[str, tf.Tensor]) -> None:
-        """Called inside the compiled train step (cross-replica context) with the step's sums."""
-
-    def summary_scalars(self, window: dict[str, float]) -> dict[str, float]:
-        """Extra scalars for a log window, from the window's summed metric values."""
-        return {}
+class ReplacementMethod(PretrainerPart):
+    """Base of every replacement method: `call` makes a `Replacement`."""
 
 
 def per_example_seeds(seed: tf.Tensor, first_index: tf.Tensor, batch_size: tf.Tensor) -> tf.Tensor:
@@ -92,21 +92,22 @@ def per_example_seeds(seed: tf.Tensor, first_index: tf.Tensor, batch_size: tf.Te
 
 
 class ElectraGenerator(ReplacementMethod):
-    """Upstream's generator: a small BERT tower on the shared embeddings, an MLM head tied to
-    the word embeddings, Gumbel-max sampling at the masked positions (no gradient)."""
+    """Upstream's generator: a BERT tower on the shared embeddings, an MLM head tied to the word
+    embeddings, Gumbel-max sampling at the masked positions (no gradient). The tower is its own
+    (upstream's untied generator) or the discriminator's (`untied_generator=False`)."""
 
     def __init__(
         self,
-        tower: configs.BertConfig,
-        embedding_size: int,
+        encoder: TransformerEncoder,
+        head: MaskedLMHead,
         temperature: float,
         gen_weight: float,
         name: str = "generator",
         **kwargs,
     ):
         super().__init__(name=name, **kwargs)
-        self.encoder = build_encoder(tower, embedding_size)
-        self.head = MaskedLMHead(embedding_size, tower.vocab_size, tower.initializer_range)
+        self.encoder = encoder
+        self.head = head
         self.temperature = temperature
         self.gen_weight = gen_weight
 
@@ -141,11 +142,12 @@ def sampled_replacement(
     )
 
 
+def build_mlm_head(config: configs.PretrainingConfig) -> MaskedLMHead:
+    tower = configs.bert_config(config)
+    return MaskedLMHead(configs.embedding_size(config), tower.vocab_size, tower.initializer_range)
+
+
 @register_method("electra")
-def _build_electra(config: configs.PretrainingConfig) -> ElectraGenerator:
-    return ElectraGenerator(
-        configs.generator_config(config),
-        configs.embedding_size(config),
-        config.temperature,
-        config.gen_weight,
-    )
+def _build_electra(config: configs.PretrainingConfig, discriminator) -> ElectraGenerator:
+    encoder = build_encoder(configs.generator_config(config), configs.embedding_size(config))
+    return ElectraGenerator(encoder, build_mlm_head(config), config.temperature, config.gen_weight)

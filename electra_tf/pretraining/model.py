@@ -15,15 +15,20 @@ import tf_keras
 
 from electra_tf import configs
 from electra_tf.modeling.embeddings import ElectraEmbeddings, build_embeddings
-from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
-from electra_tf.modeling.heads import DiscriminatorHead
 from electra_tf.pretraining import (
+    exit_discriminator,  # noqa: F401  (registers "early_exit_disc")
     exit_generator,  # noqa: F401  (registers "adaptive_exit_gen")
-    losses,
     masking,
     metrics,
 )
-from electra_tf.pretraining.methods import LossTerm, build_replacement_method, per_example_seeds
+from electra_tf.pretraining.discriminators import DiscriminatorStage, build_discriminator
+from electra_tf.pretraining.methods import (
+    LossTerm,
+    ReplacementMethod,
+    build_replacement_method,
+    check_method,
+    per_example_seeds,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,34 +53,31 @@ class PretrainOutputs:
 
 
 class ElectraPretrainer(tf_keras.Model):
-    """Generator-or-other replacement + discriminator, trained jointly (paper eq. 4)."""
+    """Generator-or-other replacement + discriminator stage, trained jointly (paper eq. 4)."""
 
     def __init__(
         self,
         embeddings: ElectraEmbeddings,
-        discriminator: TransformerEncoder,
-        disc_head: DiscriminatorHead,
-        method: tf_keras.layers.Layer,
+        discriminator: DiscriminatorStage,
+        method: ReplacementMethod,
         special: SpecialTokens,
         mask_prob: float,
         max_predictions: int,
-        disc_weight: float,
         name: str = "electra",
     ):
         super().__init__(name=name)
         self.embeddings = embeddings
         self.discriminator = discriminator
-        self.disc_head = disc_head
         self.method = method
         self.special = special
         self.mask_prob = mask_prob
         self.max_predictions = max_predictions
-        self.disc_weight = disc_weight
 
     def call(self, batch: dict, seed: tf.Tensor, first_index=0, training=False) -> PretrainOutputs:
         """batch: int32 [B, L] input_ids / input_mask / segment_ids; seed: [2] int; first_index:
         global index of this replica's first example (for replica-independent randomness)."""
         self.embeddings.word_embeddings  # noqa: B018  builds the shared tables under electra/embeddings
+        self.discriminator.build_variables()  # before the method, which may share its encoder
         batch_size = tf.shape(batch["input_ids"])[0]
         seeds = per_example_seeds(seed, first_index, batch_size)  # [B, 2]
         masked = masking.mask_inputs_per_example(
@@ -96,13 +98,14 @@ class ElectraPretrainer(tf_keras.Model):
             training=training,
             word_embedding_delta=replacement.word_embedding_delta,
         )
-        hidden = self.discriminator(emb, batch["input_mask"], training=training)[-1]  # [B,L,H]
-        logits = self.disc_head(hidden)  # [B, L]
         labels = replacement.labels
+        judged = self.discriminator(emb, batch["input_mask"], labels, training=training)
+        logits = judged.logits  # [B, L]
         counts = metrics.disc_counts(logits, labels, batch["input_mask"])
-        terms = dict(replacement.losses)
-        terms["disc"] = LossTerm(*losses.rtd_loss_sums(logits, labels, batch["input_mask"]), self.disc_weight)
+        terms: dict[str, LossTerm] = dict(replacement.losses)
+        terms["disc"] = judged.loss
         sums = dict(replacement.sums)
+        sums.update(judged.sums)
         sums.update(
             disc_correct=counts["correct"],
             disc_tokens=counts["count"],
@@ -114,28 +117,25 @@ class ElectraPretrainer(tf_keras.Model):
         return PretrainOutputs(terms, sums, tf.sigmoid(logits), labels, batch["input_mask"])
 
     def after_step(self, sums: dict[str, tf.Tensor]) -> None:
-        """In the compiled train step, cross-replica: lets the method update its own state from the
-        step's sums (summed over replicas)."""
+        """In the compiled train step, cross-replica: lets the parts update their own state from
+        the step's sums (summed over replicas)."""
         self.method.after_step(sums)
+        self.discriminator.after_step(sums)
 
     def summary_scalars(self, window: dict[str, float]) -> dict[str, float]:
-        """The method's extra scalars for a log window of summed metric values."""
-        return self.method.summary_scalars(window)
+        """The parts' extra scalars for a log window of summed metric values."""
+        return {**self.method.summary_scalars(window), **self.discriminator.summary_scalars(window)}
 
 
 def build_pretrainer(config: configs.PretrainingConfig, special: SpecialTokens) -> ElectraPretrainer:
-    disc = configs.bert_config(config)
-    emb_size = configs.embedding_size(config)
-    embeddings = build_embeddings(disc, emb_size)
-    discriminator = build_encoder(disc, emb_size)
-    head = DiscriminatorHead(disc.hidden_size, disc.initializer_range)
+    check_method(config)
+    embeddings = build_embeddings(configs.bert_config(config), configs.embedding_size(config))
+    discriminator = build_discriminator(config)
     return ElectraPretrainer(
         embeddings,
         discriminator,
-        head,
-        build_replacement_method(config),
+        build_replacement_method(config, discriminator),
         special,
         config.mask_prob,
         config.max_predictions_per_seq,
-        config.disc_weight,
     )

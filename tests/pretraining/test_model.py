@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from electra_tf import configs
-from electra_tf.pretraining.methods import build_replacement_method, registered_methods
+from electra_tf.pretraining.methods import registered_methods
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
 
 SPECIAL = SpecialTokens(mask_id=103, cls_id=101, sep_id=102)
@@ -45,7 +45,7 @@ def test_first_step_loss_of_electra_small_is_uniform_guess():
     assert (
         abs(float(out.losses["mlm"].numerator) / float(out.losses["mlm"].denominator) - math.log(30522)) < 1.0
     )
-    assert len(model.discriminator.blocks) == 12 and model.discriminator.hidden_size == 256
+    assert len(model.discriminator.encoder.blocks) == 12 and model.discriminator.encoder.hidden_size == 256
     assert model.method.encoder.hidden_size == 64 and len(model.method.encoder.blocks) == 12
 
 
@@ -83,9 +83,9 @@ def test_randomness_does_not_depend_on_how_the_batch_is_split():
 
 
 def test_registry_names_the_registered_methods():
-    assert "electra" in registered_methods()
+    assert {"electra", "adaptive_exit_gen", "early_exit_disc"} <= set(registered_methods())
     config = configs.config_from_hparams("m", "/d", {"method": "no_such_method"})
     with pytest.raises(
         configs.ConfigError, match="unknown method 'no_such_method'; registered methods: .*electra"
     ):
-        build_replacement_method(config)
+        build_pretrainer(config, SPECIAL)

@@ -1,0 +1,97 @@
+"""Discriminator stages: the encoder tower and RTD head(s) that judge the corrupted input. One registry.
+
+A stage is a `DiscriminatorStage` layer whose `call(embeddings, input_mask, labels, training)`
+returns a `DiscriminatorOutput`: the RTD logits the metrics read, its loss term and extra metric
+sums. Like replacement methods it may keep training state through the `PretrainerPart` hooks.
+`build_discriminator` is the only place that chooses the class (keyed by `config.method`; methods
+that do not register a stage get the plain `FullDiscriminator`).
+
+Shapes: B = batch, L = sequence length, E = embedding size, H = hidden size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import tensorflow as tf
+
+from electra_tf import configs
+from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
+from electra_tf.modeling.heads import DiscriminatorHead
+from electra_tf.pretraining import losses
+from electra_tf.pretraining.methods import LossTerm
+from electra_tf.pretraining.parts import PretrainerPart
+
+# method name -> builder(config) -> DiscriminatorStage
+_REGISTRY: dict[str, Callable[[configs.PretrainingConfig], PretrainerPart]] = {}
+
+
+def register_discriminator(method: str):
+    """Decorator: `builder(config) -> DiscriminatorStage` is used for `"method": method`."""
+
+    def wrap(builder):
+        if method in _REGISTRY:
+            raise ValueError(f"discriminator for method {method!r} registered twice")
+        _REGISTRY[method] = builder
+        return builder
+
+    return wrap
+
+
+@dataclasses.dataclass
+class DiscriminatorOutput:
+    logits: tf.Tensor  # [B, L] RTD logits of the deepest head that ran (metrics, AUC)
+    loss: LossTerm  # the RTD loss term ("disc")
+    sums: dict[str, tf.Tensor]  # extra metric sums, summed over replicas
+
+
+class DiscriminatorStage(PretrainerPart):
+    """Base: `encoder` (a `TransformerEncoder`) plus RTD head(s)."""
+
+    encoder: TransformerEncoder
+
+    def build_variables(self) -> None:
+        """Creates every variable of the stage (no-op once built). The pretrainer calls it before
+        the replacement method runs, so a generator sharing `encoder` finds it built under the
+        discriminator's names."""
+        raise NotImplementedError
+
+
+class FullDiscriminator(DiscriminatorStage):
+    """Upstream's discriminator: all encoder layers, then `DiscriminatorHead` on the last one."""
+
+    def __init__(
+        self, encoder: TransformerEncoder, head: DiscriminatorHead, disc_weight: float, name="discriminator"
+    ):
+        super().__init__(name=name)
+        self.encoder = encoder
+        self.head = head
+        self.disc_weight = disc_weight
+
+    def build_variables(self) -> None:
+        if self.built:
+            return
+        with tf.init_scope(), tf.name_scope(self.name):
+            hidden = self.encoder(tf.zeros([1, 1, self.encoder.embedding_size]), tf.ones([1, 1], tf.int32))
+            self.head(hidden[-1])
+        self.built = True
+
+    def call(self, embeddings, input_mask, labels, training=False) -> DiscriminatorOutput:
+        """embeddings [B, L, E] float; input_mask, labels [B, L] int → logits [B, L] and the loss."""
+        hidden = self.encoder(embeddings, input_mask, training=training)[-1]  # [B,L,H]
+        logits = self.head(hidden)  # [B,L]
+        loss = LossTerm(*losses.rtd_loss_sums(logits, labels, input_mask), self.disc_weight)
+        return DiscriminatorOutput(logits, loss, {})
+
+
+def build_discriminator(config: configs.PretrainingConfig) -> DiscriminatorStage:
+    builder = _REGISTRY.get(config.method)
+    if builder is not None:
+        return builder(config)
+    tower = configs.bert_config(config)
+    return FullDiscriminator(
+        build_encoder(tower, configs.embedding_size(config)),
+        DiscriminatorHead(tower.hidden_size, tower.initializer_range),
+        config.disc_weight,
+    )
