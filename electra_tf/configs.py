@@ -96,6 +96,15 @@ class PretrainingConfig:
     adaptive_alpha: float = 0.1
     exit_update_every: int = 100
     adaptive_update: str = "probs"  # "probs" (the paper) or "logits"
+    # noise (DESIGN §6): std of the Gaussian noise added to the selected positions' word embeddings.
+    noise_std: float = 1.0
+    # emb_gen (DESIGN §6): replacement = one of the top-k L2-nearest word embeddings (uniformly),
+    # extra loss weight * mean squared L2 distance; optional embedding init from a checkpoint (ours
+    # or upstream's: "Emb-Gen (Pre-trained)") and frozen embeddings.
+    emb_gen_top_k: int = 10
+    emb_gen_l2_weight: float = 1.0
+    emb_gen_init_checkpoint: str = ""
+    emb_gen_freeze_embeddings: bool = False
 
     # ---- derived values (upstream computes these in the constructor) ----
     @property
@@ -254,6 +263,10 @@ def validate(config: PretrainingConfig) -> None:
     if config.temperature <= 0:
         raise ConfigError(f"hparam temperature must be positive, got {config.temperature}")
     _validate_exits(config)
+    if config.noise_std <= 0:
+        raise ConfigError(f"hparam noise_std must be positive, got {config.noise_std}")
+    if not 1 <= config.emb_gen_top_k < config.vocab_size:
+        raise ConfigError(f"hparam emb_gen_top_k must be in [1, vocab_size), got {config.emb_gen_top_k}")
 
 
 def _validate_exits(config: PretrainingConfig) -> None:

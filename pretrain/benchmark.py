@@ -9,10 +9,11 @@ rounds of `--steps` timed steps each, so machine noise hits every pair alike. Re
 step time → steps/s and tokens/s, and the ratio to `electra` with the same generator size.
 Model size and every other hparam: upstream defaults (ELECTRA-small), merged with `--hparams`.
 
-`early_exit_disc` shares the discriminator's encoder (its generator is discriminator-sized), so it
-is built once and compared with `electra` at generator size 1.0; its exit is pinned at
-`--early_exit_layer` with no probe steps during timing (in training, one step in
-`exit_update_every` is a full-depth probe).
+Methods without a generator size of their own (`early_exit_disc`, whose generator is the
+discriminator's encoder, and the generator-free `noise` and `emb_gen`) are built once and compared
+with `electra` at every generator size. `early_exit_disc` runs with its exit pinned at
+`--early_exit_layer` and no probe steps while timed (in training, one step in `exit_update_every`
+is a full-depth probe).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from absl import app, flags
 
 from electra_tf.cli import absl_main
 
-flags.DEFINE_string("methods", "electra,adaptive_exit_gen", "Comma list of registered methods.")
+flags.DEFINE_string("methods", "", "Comma list of registered methods (default: every registered one).")
 flags.DEFINE_string("generator_hidden_size", "0.25,1.0", "Comma list of generator sizes (share of hidden).")
 flags.DEFINE_integer("batch_size", 32, "Train batch size.")
 flags.DEFINE_integer("max_seq_length", 128, "Sequence length.")
@@ -45,22 +46,24 @@ PROGRAM = "benchmark"
 @dataclasses.dataclass
 class Pair:
     method: str
-    generator_hidden_size: float
+    generator_hidden_size: float | None  # None: the method has no generator size of its own
     trainer: object = None
     times: list[float] = dataclasses.field(default_factory=list)
 
     @property
     def label(self) -> str:
-        return f"{self.method} (gen {self.generator_hidden_size:g})"
+        size = "—" if self.generator_hidden_size is None else f"{self.generator_hidden_size:g}"
+        return f"{self.method} (gen {size})"
 
 
-TIED_GENERATOR_METHODS = ("early_exit_disc",)  # the generator is the discriminator's encoder
+# The generator is the discriminator's encoder (early_exit_disc) or absent (noise, emb_gen).
+NO_GENERATOR_SIZE = ("early_exit_disc", "noise", "emb_gen")
 
 
 def make_pairs(methods: list[str], sizes: list[float]) -> list[Pair]:
-    """Every (method, generator size); a tied-generator method once, at size 1.0 (what it is)."""
-    pairs = [Pair(m, s) for s in sizes for m in methods if m not in TIED_GENERATOR_METHODS]
-    return pairs + [Pair(m, 1.0) for m in methods if m in TIED_GENERATOR_METHODS]
+    """Every (method, generator size); a method without a generator size once."""
+    pairs = [Pair(m, s) for s in sizes for m in methods if m not in NO_GENERATOR_SIZE]
+    return pairs + [Pair(m, None) for m in methods if m in NO_GENERATOR_SIZE]
 
 
 def synthetic_dataset(batch_size: int, seq_length: int, vocab_size: int, special, seed: int = 0):
@@ -87,7 +90,7 @@ def build_pair(pair: Pair, base_hparams: dict) -> None:
     hparams = {
         **base_hparams,
         "method": pair.method,
-        "generator_hidden_size": pair.generator_hidden_size,
+        "generator_hidden_size": pair.generator_hidden_size or 1.0,
         "train_batch_size": FLAGS.batch_size,
         "max_seq_length": FLAGS.max_seq_length,
         "jit_compile": FLAGS.jit_compile,
@@ -115,28 +118,34 @@ def timed_steps(pair: Pair, count: int) -> list[float]:
 
 
 def results_table(pairs: list[Pair]) -> tuple[str, list[dict]]:
+    """Markdown table and JSON rows: steps/s, tokens/s and the ratio to every `electra` row."""
     tokens = FLAGS.batch_size * FLAGS.max_seq_length
     rate = {p.label: 1.0 / statistics.median(p.times) for p in pairs}
-    baseline = {p.generator_hidden_size: rate[p.label] for p in pairs if p.method == "electra"}
-    rows, lines = [], ["| method | generator | steps/s | tokens/s | ratio to electra (same generator) |"]
-    lines.append("|---|---|---|---|---|")
+    baselines = {p.generator_hidden_size: rate[p.label] for p in pairs if p.method == "electra"}
+    header = " | ".join(f"× electra gen {size:g}" for size in baselines)
+    lines = [
+        f"| method | generator | steps/s | tokens/s | {header} |",
+        "|---|---|---|---|" + "---|" * len(baselines),
+    ]
+    rows = []
     for p in pairs:
-        base = baseline.get(p.generator_hidden_size)
-        ratio = rate[p.label] / base if base else None
+        ratios = {size: rate[p.label] / base for size, base in baselines.items()}
+        same = ratios.get(p.generator_hidden_size)
         rows.append(
             dict(
                 method=p.method,
                 generator_hidden_size=p.generator_hidden_size,
                 steps_per_sec=rate[p.label],
                 tokens_per_sec=rate[p.label] * tokens,
-                ratio_to_electra=ratio,
+                ratio_to_electra=same if same is not None else ratios.get(1.0),
+                ratio_to_electra_by_generator={f"{k:g}": v for k, v in ratios.items()},
                 step_times=p.times,
             )
         )
-        shown = "—" if ratio is None else f"{ratio:.3f}×"
+        size = "—" if p.generator_hidden_size is None else f"{p.generator_hidden_size:g}"
+        shown = " | ".join(f"{r:.3f}×" for r in ratios.values())
         lines.append(
-            f"| {p.method} | {p.generator_hidden_size:g} | {rate[p.label]:.3f} | "
-            f"{rate[p.label] * tokens:.0f} | {shown} |"
+            f"| {p.method} | {size} | {rate[p.label]:.3f} | {rate[p.label] * tokens:.0f} | {shown} |"
         )
     return "\n".join(lines), rows
 
@@ -146,7 +155,9 @@ def _main() -> None:
     from electra_tf.pretraining import model  # noqa: F401  (imports, hence registers, every method)
     from electra_tf.pretraining.methods import registered_methods
 
-    methods = [m.strip() for m in FLAGS.methods.split(",") if m.strip()]
+    methods = [m.strip() for m in FLAGS.methods.split(",") if m.strip()] or registered_methods()
+    if "electra" in methods:  # the baseline first
+        methods = ["electra"] + [m for m in methods if m != "electra"]
     unknown = sorted(set(methods) - set(registered_methods()))
     if unknown:
         raise ValueError(

@@ -193,17 +193,21 @@ class Trainer:
 
     def restore(self) -> bool:
         """Restores the latest checkpoint of model_dir if there is one; True if it did. Otherwise
-        the model variables come from `init_checkpoint`, if set (the optimizer stays at step 0)."""
+        the model variables come from `init_checkpoint`, if set (the optimizer stays at step 0),
+        then from the parts' own `initial_checkpoints` (e.g. `emb_gen_init_checkpoint`)."""
         path = self.manager.restore_or_initialize()
         if path:
             self.log(f"resumed from {path} at step {self.step}")
             if self.config.init_checkpoint:
                 self.log(f"init_checkpoint {self.config.init_checkpoint} ignored: resuming from {path}")
-        elif self.config.init_checkpoint:
-            # Variables the checkpoint has but this model lacks are reported as unused.
-            restore_variables(
-                self.config.init_checkpoint, self.model.trainable_variables, self.config, self.log
-            )
+        else:
+            if self.config.init_checkpoint:
+                # Variables the checkpoint has but this model lacks are reported as unused.
+                restore_variables(
+                    self.config.init_checkpoint, self.model.trainable_variables, self.config, self.log
+                )
+            for checkpoint, variables in self.model.initial_checkpoints():  # e.g. emb_gen's embeddings
+                restore_variables(checkpoint, variables, self.config, self.log)
         return path is not None
 
     def train(self, stop_at_step: int | None = None) -> dict[str, float]:
@@ -246,7 +250,7 @@ class Trainer:
 
     def _log_line(self, step: int, s: dict[str, float], eta: float) -> str:
         parts = [f"step {step}/{self.config.num_train_steps}"]
-        parts += [f"{k}={s[k]:.4f}" for k in ("loss/total", "loss/mlm", "loss/disc") if k in s]
+        parts += [f"{k}={s[k]:.4f}" for k in ("loss/total", "loss/mlm", "loss/disc", "loss/emb_l2") if k in s]
         parts += [f"{k}={s[k]:.3f}" for k in ("acc/mlm", "acc/disc", "disc/auc") if k in s]
         parts.append(f"{s['perf/steps_per_sec']:.2f} steps/s")
         parts.append(f"ETA {format_duration(eta)}")

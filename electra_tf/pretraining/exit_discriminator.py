@@ -31,7 +31,13 @@ from electra_tf.pretraining.discriminators import (
     DiscriminatorStage,
     register_discriminator,
 )
-from electra_tf.pretraining.methods import ElectraGenerator, LossTerm, build_mlm_head, register_method
+from electra_tf.pretraining.methods import (
+    BuildContext,
+    ElectraGenerator,
+    LossTerm,
+    build_mlm_head,
+    register_method,
+)
 
 
 def choose_exit_section(section_accuracy: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -217,8 +223,8 @@ def _build_early_exit_discriminator(config: configs.PretrainingConfig) -> EarlyE
 
 
 @register_method("early_exit_disc")
-def _build_tied_generator(config: configs.PretrainingConfig, discriminator) -> ElectraGenerator:
+def _build_tied_generator(config: configs.PretrainingConfig, context: BuildContext) -> ElectraGenerator:
     """The generator is the discriminator's encoder with an MLM head (generator sizes are unused)."""
     return ElectraGenerator(
-        discriminator.encoder, build_mlm_head(config), config.temperature, config.gen_weight
+        context.discriminator.encoder, build_mlm_head(config), config.temperature, config.gen_weight
     )

@@ -24,6 +24,7 @@ from electra_tf.pretraining import losses
 from electra_tf.pretraining.adaptive_exit import AdaptiveExitDistribution, build_update_rule
 from electra_tf.pretraining.masking import MaskedBatch
 from electra_tf.pretraining.methods import (
+    BuildContext,
     LossTerm,
     Replacement,
     ReplacementMethod,
@@ -143,7 +144,9 @@ class AdaptiveExitGenerator(ReplacementMethod):
 
 
 @register_method("adaptive_exit_gen")
-def _build_adaptive_exit_gen(config: configs.PretrainingConfig, discriminator) -> AdaptiveExitGenerator:
+def _build_adaptive_exit_gen(
+    config: configs.PretrainingConfig, context: BuildContext
+) -> AdaptiveExitGenerator:
     tower = configs.generator_config(config)
     if config.exit_layers[-1] > tower.num_hidden_layers:
         raise configs.ConfigError(

@@ -3,8 +3,9 @@
 A method is a `ReplacementMethod` layer whose `call(embeddings, batch, masked, seeds, step_seed,
 training)` returns a `Replacement`: the corrupted ids, the RTD labels, an optional delta added
 to the discriminator's word embeddings, its own loss terms and metric sums. It may keep training
-state through the `PretrainerPart` hooks (`after_step`, `summary_scalars`). A builder receives
-the config and the already built discriminator (a generator may share its encoder). The
+state through the `PretrainerPart` hooks. A builder receives the config and a `BuildContext`: the
+shared embeddings, the discriminator stage (a generator may share its encoder) and the special
+token ids. The
 pretrainer never asks which method it holds; `build_replacement_method` is the only place that
 reads `config.method`.
 """
@@ -17,18 +18,28 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from electra_tf import configs
+from electra_tf.modeling.embeddings import ElectraEmbeddings
 from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import MaskedLMHead, gather_positions
 from electra_tf.pretraining import losses, metrics, sampling
 from electra_tf.pretraining.masking import MaskedBatch
-from electra_tf.pretraining.parts import PretrainerPart
+from electra_tf.pretraining.parts import PretrainerPart, SpecialTokens
 
-# builder(config, discriminator) -> ReplacementMethod
+# builder(config, BuildContext) -> ReplacementMethod
 _REGISTRY: dict[str, Callable[..., PretrainerPart]] = {}
 
 
+@dataclasses.dataclass(frozen=True)
+class BuildContext:
+    """The pretrainer's parts built before its replacement method."""
+
+    embeddings: ElectraEmbeddings
+    discriminator: PretrainerPart  # a `discriminators.DiscriminatorStage` (has `.encoder`)
+    special: SpecialTokens
+
+
 def register_method(name: str):
-    """Decorator: `builder(config, discriminator) -> ReplacementMethod` becomes `"method": name`."""
+    """Decorator: `builder(config, BuildContext) -> ReplacementMethod` becomes `"method": name`."""
 
     def wrap(builder):
         if name in _REGISTRY:
@@ -50,11 +61,10 @@ def check_method(config: configs.PretrainingConfig) -> None:
         )
 
 
-def build_replacement_method(config: configs.PretrainingConfig, discriminator) -> PretrainerPart:
-    """The method `config.method` names; `discriminator` is the pretrainer's built discriminator
-    stage (see `discriminators`), whose `encoder` a tied generator shares."""
+def build_replacement_method(config: configs.PretrainingConfig, context: BuildContext) -> PretrainerPart:
+    """The method `config.method` names, built on the pretrainer's other parts."""
     check_method(config)
-    return _REGISTRY[config.method](config, discriminator)
+    return _REGISTRY[config.method](config, context)
 
 
 @dataclasses.dataclass
@@ -148,6 +158,6 @@ def build_mlm_head(config: configs.PretrainingConfig) -> MaskedLMHead:
 
 
 @register_method("electra")
-def _build_electra(config: configs.PretrainingConfig, discriminator) -> ElectraGenerator:
+def _build_electra(config: configs.PretrainingConfig, context: BuildContext) -> ElectraGenerator:
     encoder = build_encoder(configs.generator_config(config), configs.embedding_size(config))
     return ElectraGenerator(encoder, build_mlm_head(config), config.temperature, config.gen_weight)

@@ -18,29 +18,22 @@ from electra_tf.modeling.embeddings import ElectraEmbeddings, build_embeddings
 from electra_tf.pretraining import (
     exit_discriminator,  # noqa: F401  (registers "early_exit_disc")
     exit_generator,  # noqa: F401  (registers "adaptive_exit_gen")
+    generator_free,  # noqa: F401  (registers "noise" and "emb_gen")
     masking,
     metrics,
 )
 from electra_tf.pretraining.discriminators import DiscriminatorStage, build_discriminator
 from electra_tf.pretraining.methods import (
+    BuildContext,
     LossTerm,
     ReplacementMethod,
     build_replacement_method,
     check_method,
     per_example_seeds,
 )
+from electra_tf.pretraining.parts import SpecialTokens
 
-
-@dataclasses.dataclass(frozen=True)
-class SpecialTokens:
-    mask_id: int
-    cls_id: int
-    sep_id: int
-
-    @classmethod
-    def from_vocab(cls, vocab: list[str]) -> SpecialTokens:
-        ids = {t: i for i, t in enumerate(vocab)}
-        return cls(ids["[MASK]"], ids["[CLS]"], ids["[SEP]"])
+__all__ = ["ElectraPretrainer", "PretrainOutputs", "SpecialTokens", "build_pretrainer"]
 
 
 @dataclasses.dataclass
@@ -126,6 +119,10 @@ class ElectraPretrainer(tf_keras.Model):
         """The parts' extra scalars for a log window of summed metric values."""
         return {**self.method.summary_scalars(window), **self.discriminator.summary_scalars(window)}
 
+    def initial_checkpoints(self) -> list[tuple[str, list[tf.Variable]]]:
+        """The parts' (checkpoint, variables) initialisations for a run from scratch."""
+        return self.method.initial_checkpoints() + self.discriminator.initial_checkpoints()
+
 
 def build_pretrainer(config: configs.PretrainingConfig, special: SpecialTokens) -> ElectraPretrainer:
     check_method(config)
@@ -134,7 +131,7 @@ def build_pretrainer(config: configs.PretrainingConfig, special: SpecialTokens) 
     return ElectraPretrainer(
         embeddings,
         discriminator,
-        build_replacement_method(config, discriminator),
+        build_replacement_method(config, BuildContext(embeddings, discriminator, special)),
         special,
         config.mask_prob,
         config.max_predictions_per_seq,

@@ -1,0 +1,176 @@
+"""The paper's generator-free replacements: Gaussian noise, and Emb-Gen (top-k embedding neighbours).
+
+Both select positions exactly as masking does (`MaskedBatch.masked_positions/weights`) and label
+every selected position 1, so the replaced share equals the selected share on every batch. Neither
+creates a generator network.
+
+- `noise`: the discriminator sees the original ids, with N(0, noise_std²) added to the word
+  embeddings of the selected positions.
+- `emb_gen`: each selected token t becomes one of the `emb_gen_top_k` rows of the shared word
+  embedding table nearest to E[t] in L2 distance (t itself and the reserved tokens excluded),
+  picked uniformly; extra loss `emb_gen_l2_weight`·mean ‖E[t] − E[t′]‖² ("emb_l2").
+
+Shapes: B = batch, L = sequence length, N = selected slots, V = vocabulary, E = embedding size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import tensorflow as tf
+
+from electra_tf import configs
+from electra_tf.pretraining.masking import MaskedBatch
+from electra_tf.pretraining.methods import (
+    BuildContext,
+    LossTerm,
+    Replacement,
+    ReplacementMethod,
+    register_method,
+)
+from electra_tf.pretraining.sampling import replace_tokens
+
+
+def selected_mask(positions: tf.Tensor, weights: tf.Tensor, length) -> tf.Tensor:
+    """positions [B, N] int, weights [B, N] (0 = unused slot) → [B, L] int32, 1 at selected positions."""
+    used = tf.cast(weights > 0, tf.int32)[:, :, tf.newaxis]  # [B,N,1]
+    hits = tf.one_hot(tf.cast(positions, tf.int32), depth=length, dtype=tf.int32) * used  # [B,N,L]
+    return tf.minimum(tf.reduce_sum(hits, axis=1), 1)
+
+
+def per_example_random(seeds: tf.Tensor, shape, sampler) -> tf.Tensor:
+    """seeds [B, 2] → [B, *shape] float32, row b = sampler(shape, seeds[b]) (independent of the
+    batch split, as masking and Gumbel sampling)."""
+    return tf.map_fn(
+        lambda s: sampler(shape, seed=s, dtype=tf.float32),
+        seeds,
+        fn_output_signature=tf.TensorSpec(None, tf.float32),
+    )
+
+
+def nearest_rows(table: tf.Tensor, ids: tf.Tensor, k: int, excluded: tf.Tensor) -> tf.Tensor:
+    """The k rows of `table` nearest to table[id] in L2 distance, for every id; one batched matmul.
+
+    Args:
+      table: [V, E] float.
+      ids: [...] int query rows.
+      k: neighbours per query.
+      excluded: [V] bool, rows never returned (besides each query's own row).
+
+    Returns:
+      [..., k] int32 row ids, nearest first. Distances ‖q‖² − 2·q·r + ‖r‖², no gradient.
+    """
+    table = tf.stop_gradient(tf.cast(table, tf.float32))
+    flat = tf.reshape(tf.cast(ids, tf.int32), [-1])  # [M]
+    queries = tf.gather(table, flat)  # [M,E]
+    row_norms = tf.reduce_sum(tf.square(table), axis=-1)  # [V]
+    distances = (
+        tf.reduce_sum(tf.square(queries), axis=-1, keepdims=True)
+        - 2.0 * tf.matmul(queries, table, transpose_b=True)
+        + row_norms[tf.newaxis, :]
+    )  # [M,V]
+    own = tf.equal(tf.range(tf.shape(table)[0])[tf.newaxis, :], flat[:, tf.newaxis])  # [M,V]
+    barred = tf.logical_or(own, excluded[tf.newaxis, :])
+    distances = tf.where(barred, tf.constant(float("inf")), distances)
+    _, nearest = tf.math.top_k(-distances, k=k)  # [M,k]
+    return tf.reshape(nearest, tf.concat([tf.shape(ids), [k]], axis=0))
+
+
+class NoiseReplacement(ReplacementMethod):
+    """Gaussian noise on the selected positions' word embeddings; no generator."""
+
+    def __init__(self, noise_std: float, name: str = "noise", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.noise_std = float(noise_std)
+
+    def call(
+        self, embeddings, batch, masked: MaskedBatch, seeds, step_seed=None, training=False
+    ) -> Replacement:
+        """seeds [B, 2] → original ids, labels 1 at the selected positions, delta [B, L, E]."""
+        ids = tf.cast(batch["input_ids"], tf.int32)
+        width = embeddings.word_embeddings.shape[-1]
+        selected = selected_mask(masked.masked_positions, masked.masked_weights, tf.shape(ids)[1])  # [B,L]
+        noise = per_example_random(seeds, [tf.shape(ids)[1], width], tf.random.stateless_normal)  # [B,L,E]
+        delta = self.noise_std * noise * tf.cast(selected, tf.float32)[:, :, tf.newaxis]
+        return Replacement(
+            corrupted_ids=ids,
+            labels=selected * tf.cast(tf.not_equal(batch["input_mask"], 0), tf.int32),
+            losses={},
+            sums={},
+            word_embedding_delta=delta,
+        )
+
+
+class EmbeddingNeighbourReplacement(ReplacementMethod):
+    """Emb-Gen: a uniformly chosen one of the top-k L2-nearest word embeddings; no generator."""
+
+    def __init__(
+        self,
+        top_k: int,
+        l2_weight: float,
+        never_replacement_ids: Sequence[int],
+        vocab_size: int,
+        init_checkpoint: str = "",
+        initialised_variables: Callable[[], list[tf.Variable]] = list,
+        name: str = "emb_gen",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        self.top_k = int(top_k)
+        self.l2_weight = float(l2_weight)
+        excluded = [False] * vocab_size
+        for i in never_replacement_ids:
+            if 0 <= i < vocab_size:
+                excluded[i] = True
+        self._excluded = excluded
+        self.init_checkpoint = init_checkpoint
+        self._initialised_variables = initialised_variables  # a callable: Keras does not track it
+
+    def call(
+        self, embeddings, batch, masked: MaskedBatch, seeds, step_seed=None, training=False
+    ) -> Replacement:
+        """seeds [B, 2] → neighbour ids written at the selected positions, labels, the L2 term."""
+        table = embeddings.word_embeddings  # [V,E]
+        neighbours = nearest_rows(
+            table, masked.masked_ids, self.top_k, tf.constant(self._excluded)
+        )  # [B,N,k]
+        u = per_example_random(seeds, tf.shape(masked.masked_ids)[1:], tf.random.stateless_uniform)  # [B,N]
+        choice = tf.minimum(tf.cast(u * self.top_k, tf.int32), self.top_k - 1)
+        new_ids = tf.gather(neighbours, choice[:, :, tf.newaxis], batch_dims=2)[:, :, 0]  # [B,N]
+        weights = masked.masked_weights
+        corrupted = replace_tokens(batch["input_ids"], masked.masked_positions, new_ids, weights)
+        selected = selected_mask(masked.masked_positions, weights, tf.shape(corrupted)[1])
+        diff = tf.gather(table, masked.masked_ids) - tf.gather(table, new_ids)  # [B,N,E]
+        squared = tf.reduce_sum(tf.square(tf.cast(diff, tf.float32)), axis=-1)  # [B,N]
+        l2 = LossTerm(tf.reduce_sum(weights * squared), tf.reduce_sum(weights), self.l2_weight)
+        return Replacement(
+            corrupted_ids=corrupted,
+            labels=selected * tf.cast(tf.not_equal(batch["input_mask"], 0), tf.int32),
+            losses={"emb_l2": l2},
+            sums={},
+        )
+
+    def initial_checkpoints(self) -> list[tuple[str, list[tf.Variable]]]:
+        """Emb-Gen (Pre-trained): the shared embeddings from `emb_gen_init_checkpoint`."""
+        if not self.init_checkpoint:
+            return []
+        return [(self.init_checkpoint, self._initialised_variables())]
+
+
+@register_method("noise")
+def _build_noise(config: configs.PretrainingConfig, context: BuildContext) -> NoiseReplacement:
+    return NoiseReplacement(config.noise_std)
+
+
+@register_method("emb_gen")
+def _build_emb_gen(config: configs.PretrainingConfig, context: BuildContext) -> EmbeddingNeighbourReplacement:
+    if config.emb_gen_freeze_embeddings:
+        context.embeddings.trainable = False
+    return EmbeddingNeighbourReplacement(
+        config.emb_gen_top_k,
+        config.emb_gen_l2_weight,
+        context.special.never_replacement_ids,
+        configs.bert_config(config).vocab_size,
+        config.emb_gen_init_checkpoint,
+        lambda: list(context.embeddings.weights),
+    )
