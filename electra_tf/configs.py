@@ -80,6 +80,9 @@ class PretrainingConfig:
     eval_tfrecords: str = ""  # glob of held-out records for do_eval; "" = the training records (upstream)
     method: str = "electra"
     jit_compile: bool = False
+    # bfloat16 compute with float32 variables (tf_keras "mixed_bfloat16"); losses, logits,
+    # sampling and the optimizer stay float32.
+    mixed_precision: bool = False
     log_every: int = 100
     seed: int = 0
     # Checkpoint (ours or upstream ELECTRA's, prefix or directory) whose weights initialise every

@@ -1,105 +1,93 @@
-"""Times full pre-training steps of several methods side by side, on identical synthetic batches.
+"""Times full pre-training steps of every method and of the tf-models anchor side by side.
 
-    python pretrain/benchmark.py --methods=electra,adaptive_exit_gen --generator_hidden_size=0.25,1.0
+    python pretrain/benchmark.py                      # every registered method + the anchor, gen 0.25
+    python pretrain/benchmark.py --methods=electra,emb_gen --generator_hidden_size=0.25,1.0
 
 Every (method, generator size) pair gets its own model, optimizer and compiled train step — the
-real `Trainer` step (generator, discriminator, optimizer update, the method's own state) — on the
-same random-id batches. After `--warmup` untimed steps each, the pairs take turns: `--rounds`
-rounds of `--steps` timed steps each, so machine noise hits every pair alike. Reported: the median
-step time → steps/s and tokens/s, and the ratio to `electra` with the same generator size.
-Model size and every other hparam: upstream defaults (ELECTRA-small), merged with `--hparams`.
+real `Trainer` step (masking, generator, discriminator, optimizer update, the method's own state) —
+on the same random-id batch. The anchor (`tfm_anchor`, see `tfm_anchor.py`) is tf-models-official's
+`ElectraPretrainer` with `BertEncoder`s of the same layout. After `--warmup` untimed steps each, the
+pairs take turns: `--rounds` rounds of `--steps` timed steps, so machine noise hits every pair alike.
+Reported: the median step time → steps/s and tokens/s, the ratios to our `electra` and to the anchor
+at the same generator size, and the peak RSS while the pair's steps ran (process-wide: the other
+pairs' models stay resident). The input pipeline is timed separately on TFRecords.
 
 Methods without a generator size of their own (`early_exit_disc`, whose generator is the
 discriminator's encoder, and the generator-free `noise` and `emb_gen`) are built once and compared
-with `electra` at every generator size. `early_exit_disc` runs with its exit pinned at
+with `electra` and the anchor at generator size 1.0 (as the paper's ratios imply) when it is
+measured, else at the first size. `early_exit_disc` runs with its exit pinned at
 `--early_exit_layer` and no probe steps while timed (in training, one step in `exit_update_every`
 is a full-depth probe).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import statistics
-import time
 
 from absl import app, flags
 
 from electra_tf.cli import absl_main
 
 flags.DEFINE_string("methods", "", "Comma list of registered methods (default: every registered one).")
-flags.DEFINE_string("generator_hidden_size", "0.25,1.0", "Comma list of generator sizes (share of hidden).")
+flags.DEFINE_bool("anchor", True, "Also time tf-models-official's ElectraPretrainer (tfm_anchor).")
+flags.DEFINE_string("generator_hidden_size", "0.25", "Comma list of generator sizes (share of hidden).")
 flags.DEFINE_integer("batch_size", 32, "Train batch size.")
 flags.DEFINE_integer("max_seq_length", 128, "Sequence length.")
 flags.DEFINE_integer("steps", 5, "Timed steps per round and pair.")
 flags.DEFINE_integer("rounds", 3, "Rounds of timed steps (the pairs take turns in each round).")
 flags.DEFINE_integer("warmup", 2, "Untimed steps per pair first (tracing, compilation).")
-flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
+flags.DEFINE_bool("jit_compile", False, "Compile every train step with XLA.")
+flags.DEFINE_bool("mixed_precision", False, "bfloat16 compute, float32 variables (every pair).")
 flags.DEFINE_integer("early_exit_layer", 9, "early_exit_disc: the exit layer the timed steps run to.")
 flags.DEFINE_string("hparams", "{}", "JSON object or file merged over the defaults of every pair.")
+flags.DEFINE_string("input_records", "", "TFRecords glob for the input-pipeline timing ('' = synthetic).")
 flags.DEFINE_string("json", None, "Also write the results as a JSON list to this path.")
 
 FLAGS = flags.FLAGS
 PROGRAM = "benchmark"
-
-
-@dataclasses.dataclass
-class Pair:
-    method: str
-    generator_hidden_size: float | None  # None: the method has no generator size of its own
-    trainer: object = None
-    times: list[float] = dataclasses.field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        size = "—" if self.generator_hidden_size is None else f"{self.generator_hidden_size:g}"
-        return f"{self.method} (gen {size})"
-
-
+MASK_ID, CLS_ID, SEP_ID = 103, 101, 102  # the BERT uncased ids
 # The generator is the discriminator's encoder (early_exit_disc) or absent (noise, emb_gen).
 NO_GENERATOR_SIZE = ("early_exit_disc", "noise", "emb_gen")
 
 
-def make_pairs(methods: list[str], sizes: list[float]) -> list[Pair]:
-    """Every (method, generator size); a method without a generator size once."""
-    pairs = [Pair(m, s) for s in sizes for m in methods if m not in NO_GENERATOR_SIZE]
+def make_pairs(methods: list[str], sizes: list[float], anchor: bool):
+    """Every (method, generator size), the anchor at every size; a method without a size once."""
+    from pretrain.benchmarking import ANCHOR, Pair
+
+    names = methods + ([ANCHOR] if anchor else [])
+    pairs = [Pair(m, s) for s in sizes for m in names if m not in NO_GENERATOR_SIZE]
     return pairs + [Pair(m, None) for m in methods if m in NO_GENERATOR_SIZE]
 
 
-def synthetic_dataset(batch_size: int, seq_length: int, vocab_size: int, special, seed: int = 0):
-    """One fixed batch of random ids ([CLS] … [SEP] of `special`, full length, two segments), repeated."""
-    import numpy as np
-    import tensorflow as tf
-
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(1000, vocab_size, size=(batch_size, seq_length)).astype(np.int32)
-    ids[:, 0], ids[:, -1] = special.cls_id, special.sep_id
-    segments = np.zeros_like(ids)
-    segments[:, seq_length // 2 :] = 1
-    batch = {"input_ids": ids, "input_mask": np.ones_like(ids), "segment_ids": segments}
-    return tf.data.Dataset.from_tensors(batch).repeat()
-
-
-def build_pair(pair: Pair, base_hparams: dict) -> None:
+def build_pair(pair, base_hparams: dict) -> None:
     import tensorflow as tf
 
     from electra_tf import configs
     from electra_tf.pretraining.model import SpecialTokens
+    from pretrain.benchmarking import ANCHOR, synthetic_batch
+    from pretrain.tfm_anchor import AnchorTrainer
     from pretrain.trainer import Trainer
 
     hparams = {
         **base_hparams,
-        "method": pair.method,
+        "method": "electra" if pair.method == ANCHOR else pair.method,
         "generator_hidden_size": pair.generator_hidden_size or 1.0,
         "train_batch_size": FLAGS.batch_size,
         "max_seq_length": FLAGS.max_seq_length,
         "jit_compile": FLAGS.jit_compile,
+        "mixed_precision": FLAGS.mixed_precision,
     }
     if pair.method == "early_exit_disc":
         hparams["exit_update_every"] = 10**9  # no probe after the first step: the exit stays pinned
     config = configs.config_from_hparams("benchmark", "/nonexistent", hparams)
-    special = SpecialTokens(mask_id=103, cls_id=101, sep_id=102)  # the BERT uncased ids
-    dataset = synthetic_dataset(FLAGS.batch_size, FLAGS.max_seq_length, config.vocab_size, special)
+    pair.config = config
+    batch = synthetic_batch(FLAGS.batch_size, FLAGS.max_seq_length, config.vocab_size, CLS_ID, SEP_ID)
+    if pair.method == ANCHOR:
+        pair.trainer = AnchorTrainer(config, batch, MASK_ID)
+        return
+    special = SpecialTokens(mask_id=MASK_ID, cls_id=CLS_ID, sep_id=SEP_ID)
+    dataset = tf.data.Dataset.from_tensors(batch).repeat()
     pair.trainer = Trainer(
         config, tf.distribute.get_strategy(), special, [], log=lambda _: None, dataset=dataset
     )
@@ -107,62 +95,20 @@ def build_pair(pair: Pair, base_hparams: dict) -> None:
         pair.trainer.model.discriminator.pin_exit(FLAGS.early_exit_layer)
 
 
-def timed_steps(pair: Pair, count: int) -> list[float]:
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        sums = pair.trainer.run_step()
-        float(sums["loss_total"])  # waits for the step
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def results_table(pairs: list[Pair]) -> tuple[str, list[dict]]:
-    """Markdown table and JSON rows: steps/s, tokens/s and the ratio to every `electra` row."""
-    tokens = FLAGS.batch_size * FLAGS.max_seq_length
-    rate = {p.label: 1.0 / statistics.median(p.times) for p in pairs}
-    baselines = {p.generator_hidden_size: rate[p.label] for p in pairs if p.method == "electra"}
-    header = " | ".join(f"× electra gen {size:g}" for size in baselines)
-    lines = [
-        f"| method | generator | steps/s | tokens/s | {header} |",
-        "|---|---|---|---|" + "---|" * len(baselines),
-    ]
-    rows = []
-    for p in pairs:
-        ratios = {size: rate[p.label] / base for size, base in baselines.items()}
-        same = ratios.get(p.generator_hidden_size)
-        rows.append(
-            dict(
-                method=p.method,
-                generator_hidden_size=p.generator_hidden_size,
-                steps_per_sec=rate[p.label],
-                tokens_per_sec=rate[p.label] * tokens,
-                ratio_to_electra=same if same is not None else ratios.get(1.0),
-                ratio_to_electra_by_generator={f"{k:g}": v for k, v in ratios.items()},
-                step_times=p.times,
-            )
-        )
-        size = "—" if p.generator_hidden_size is None else f"{p.generator_hidden_size:g}"
-        shown = " | ".join(f"{r:.3f}×" for r in ratios.values())
-        lines.append(
-            f"| {p.method} | {size} | {rate[p.label]:.3f} | {rate[p.label] * tokens:.0f} | {shown} |"
-        )
-    return "\n".join(lines), rows
-
-
 def _main() -> None:
     from electra_tf import configs
     from electra_tf.pretraining import model  # noqa: F401  (imports, hence registers, every method)
     from electra_tf.pretraining.methods import registered_methods
+    from pretrain.benchmarking import ANCHOR, electra_train_flops, input_records_per_sec, results, timed_steps
 
     methods = [m.strip() for m in FLAGS.methods.split(",") if m.strip()] or registered_methods()
-    if "electra" in methods:  # the baseline first
-        methods = ["electra"] + [m for m in methods if m != "electra"]
     unknown = sorted(set(methods) - set(registered_methods()))
     if unknown:
         raise ValueError(
             f"--methods: unknown {', '.join(unknown)}; registered: {', '.join(registered_methods())}"
         )
+    if "electra" in methods:  # the baseline first
+        methods = ["electra"] + [m for m in methods if m != "electra"]
     try:
         sizes = [float(s) for s in FLAGS.generator_hidden_size.split(",") if s.strip()]
     except ValueError:
@@ -170,7 +116,7 @@ def _main() -> None:
             f"--generator_hidden_size must be a comma list of numbers: {FLAGS.generator_hidden_size}"
         ) from None
     base = configs.load_hparams(FLAGS.hparams)
-    pairs = make_pairs(methods, sizes)
+    pairs = make_pairs(methods, sizes, FLAGS.anchor)
     for pair in pairs:
         print(f"{PROGRAM}: building {pair.label}", flush=True)
         build_pair(pair, base)
@@ -182,10 +128,25 @@ def _main() -> None:
             pair.times += timed_steps(pair, FLAGS.steps)
         done = ", ".join(f"{p.label} {statistics.median(p.times):.2f}s" for p in pairs)
         print(f"{PROGRAM}: round {r + 1}/{FLAGS.rounds}: median step {done}", flush=True)
-    table, rows = results_table(pairs)
+    table, rows = results(pairs, FLAGS.batch_size * FLAGS.max_seq_length)
+    achieved = []
+    for pair, row in zip(pairs, rows, strict=True):
+        if pair.method in ("electra", ANCHOR):  # the same model FLOPs per step
+            flops = electra_train_flops(pair.config, FLAGS.batch_size)
+            row["model_gflops_per_step"] = flops / 1e9
+            row["model_gflops_per_sec"] = flops * row["steps_per_sec"] / 1e9
+            achieved.append(f"{pair.label} {row['model_gflops_per_sec']:.0f}")
+    records_per_sec, source = input_records_per_sec(
+        FLAGS.input_records, FLAGS.batch_size, FLAGS.max_seq_length
+    )
+    consumed = max(r["steps_per_sec"] for r in rows) * FLAGS.batch_size
     print(
         f"\nbatch {FLAGS.batch_size}, seq {FLAGS.max_seq_length}, jit_compile {FLAGS.jit_compile}, "
-        f"{FLAGS.rounds}×{FLAGS.steps} timed steps per row (median)\n\n{table}"
+        f"mixed_precision {FLAGS.mixed_precision}, "
+        f"{FLAGS.rounds}×{FLAGS.steps} timed steps per row (median)\n\n{table}\n\n"
+        f"input pipeline: {records_per_sec:.0f} records/s ({source}); the fastest step consumes "
+        f"{consumed:.1f} records/s: {records_per_sec / consumed:.0f}× headroom\n"
+        f"model GFLOP/s (electra step: matmuls, forward + backward): {', '.join(achieved)}"
     )
     if FLAGS.json:
         with open(FLAGS.json, "w", encoding="utf-8") as f:

@@ -11,6 +11,7 @@ upstream) and applied once.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -59,6 +60,19 @@ def window_scalars(acc: dict[str, float], steps: int) -> dict[str, float]:
     return out
 
 
+@contextlib.contextmanager
+def precision_policy(mixed: bool):
+    """Layers constructed or built inside compute in bfloat16 with float32 variables when `mixed`
+    (tf_keras' "mixed_bfloat16" policy; a layer takes the global policy when it is constructed, and
+    many create sublayers when first built); the global policy is restored afterwards."""
+    previous = tf_keras.mixed_precision.global_policy()
+    tf_keras.mixed_precision.set_global_policy("mixed_bfloat16" if mixed else "float32")
+    try:
+        yield
+    finally:
+        tf_keras.mixed_precision.set_global_policy(previous)
+
+
 class Trainer:
     """Builds model, optimizer and input under `strategy` and runs/resumes training."""
 
@@ -81,21 +95,25 @@ class Trainer:
         # live in the layers and hence in the checkpoint (Keras' legacy RNG state is not saved).
         tf_keras.utils.set_random_seed(config.seed)
         tf_keras.backend.experimental.enable_tf_random_generator()
-        with strategy.scope():
-            self.model = build_pretrainer(config, special)
-            self.optimizer = create_optimizer(
-                config.learning_rate,
-                config.num_train_steps,
-                config.num_warmup_steps,
-                config.lr_decay_power,
-                config.weight_decay_rate,
-            )
-            self.auc = StreamingAUC()
-        self.rng = tf.random.Generator.from_seed(config.seed)
-        if dataset is None:
-            dataset = pretraining_dataset(files, config.train_batch_size, config.max_seq_length, config.seed)
-        self.iterator = iter(strategy.experimental_distribute_dataset(dataset))
-        self._build(config)
+        # Layers take the precision policy when constructed or first built: both happen here.
+        with precision_policy(config.mixed_precision):
+            with strategy.scope():
+                self.model = build_pretrainer(config, special)
+                self.optimizer = create_optimizer(
+                    config.learning_rate,
+                    config.num_train_steps,
+                    config.num_warmup_steps,
+                    config.lr_decay_power,
+                    config.weight_decay_rate,
+                )
+                self.auc = StreamingAUC()
+            self.rng = tf.random.Generator.from_seed(config.seed)
+            if dataset is None:
+                dataset = pretraining_dataset(
+                    files, config.train_batch_size, config.max_seq_length, config.seed
+                )
+            self.iterator = iter(strategy.experimental_distribute_dataset(dataset))
+            self._build(config)
         self.dropout_rngs = self._seed_dropout(config.seed)
         state = dict(model=self.model, optimizer=self.optimizer, rng=self.rng, dropout_rngs=self.dropout_rngs)
         try:

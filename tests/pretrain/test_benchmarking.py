@@ -1,0 +1,99 @@
+"""benchmark.py's pieces: the ratio table, the tf-models anchor's step, input-pipeline timing.
+(No timing is asserted: only what the numbers are computed from.)"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from electra_tf import configs
+from pretrain.benchmarking import (
+    ANCHOR,
+    Pair,
+    electra_train_flops,
+    input_records_per_sec,
+    results,
+    synthetic_batch,
+)
+
+
+def test_ratios_use_the_same_generator_size_and_1_0_for_sizeless_methods():
+    pairs = [
+        Pair("electra", 0.25, times=[2.0, 2.0, 9.0]),  # median 2.0 s → 0.5 steps/s
+        Pair(ANCHOR, 0.25, times=[4.0]),
+        Pair("electra", 1.0, times=[4.0]),
+        Pair(ANCHOR, 1.0, times=[8.0]),
+        Pair("emb_gen", None, times=[2.0]),
+    ]
+    _, rows = results(pairs, tokens_per_step=100)
+    by = {(r["method"], r["generator_hidden_size"]): r for r in rows}
+    assert by[("electra", 0.25)]["steps_per_sec"] == 0.5 and by[("electra", 0.25)]["tokens_per_sec"] == 50
+    assert by[("electra", 0.25)]["ratio_to_anchor"] == 2.0
+    assert by[("electra", 1.0)]["ratio_to_anchor"] == 2.0
+    assert by[(ANCHOR, 0.25)]["ratio_to_electra"] == 0.5
+    assert by[("emb_gen", None)]["ratio_to_electra"] == 2.0  # vs electra 1.0 (0.25 steps/s)
+    assert by[("emb_gen", None)]["ratio_to_anchor"] == 4.0  # vs the anchor at 1.0
+
+
+def test_sizeless_methods_fall_back_to_the_first_size():
+    pairs = [Pair("electra", 0.25, times=[2.0]), Pair("noise", None, times=[1.0])]
+    _, rows = results(pairs, tokens_per_step=1)
+    assert rows[1]["ratio_to_electra"] == 2.0 and rows[1]["ratio_to_anchor"] is None
+
+
+def test_electra_flops_match_a_hand_count_for_a_small_config():
+    config = configs.config_from_hparams(
+        "m",
+        "/d",
+        {
+            "vocab_size": 100,
+            "embedding_size": 8,
+            "max_seq_length": 10,
+            "generator_hidden_size": 0.5,
+            "model_hparam_overrides": {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 1},
+        },
+    )
+    # discriminator: E→H 2·8·16, one layer 2·(4·16² + 2·16·64) + 4·10·16, head 2·16·17
+    disc = 2 * 8 * 16 + 2 * (4 * 256 + 2 * 16 * 64) + 4 * 10 * 16 + 2 * 16 * 17
+    gen = 2 * (4 * 64 + 2 * 8 * 32) + 4 * 10 * 8  # hidden 8 = E (no projection), FFN 32
+    slots = int(0.155 * 10)  # 1 masked slot
+    mlm = slots * (2 * 8 * 8 + 2 * 8 * 100)
+    assert electra_train_flops(config, 3) == 3 * 3 * (10 * (disc + gen) + mlm)
+
+
+def test_anchor_first_step_loss_is_an_untrained_electras():
+    """tf-models' ElectraPretrainer: first-step loss ≈ ln V + 50·ln 2 (DESIGN §9's sanity figure)."""
+    from pretrain.tfm_anchor import AnchorTrainer, fixed_masked_batch
+
+    config = configs.config_from_hparams(
+        "m",
+        "/d",
+        {
+            "max_seq_length": 32,
+            "model_hparam_overrides": {"hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 1},
+        },
+    )
+    batch = synthetic_batch(4, 32, config.vocab_size, 101, 102)
+    inputs = fixed_masked_batch(batch, config.max_predictions_per_seq, 103)
+    positions = inputs["masked_lm_positions"].numpy()
+    assert positions.shape == (4, 4) and positions.min() >= 1 and positions.max() <= 30
+    assert np.all(np.take_along_axis(inputs["input_word_ids"].numpy(), positions, 1) == 103)
+    np.testing.assert_array_equal(
+        inputs["masked_lm_ids"].numpy(), np.take_along_axis(batch["input_ids"], positions, 1)
+    )
+    anchor = AnchorTrainer(config, batch, 103)
+    first = float(anchor.run_step()["loss_total"])
+    expected = math.log(config.vocab_size) + 50 * math.log(2)
+    assert abs(first - expected) / expected < 0.1, first
+
+
+def test_input_pipeline_timing_reads_real_records(tmp_path):
+    from pretrain.benchmarking import write_synthetic_records
+
+    path = write_synthetic_records(str(tmp_path), 64, 32, 3000)
+    rate, source = input_records_per_sec(path, batch_size=8, seq_length=32, batches=10)
+    assert rate > 0 and source == path
+    with pytest.raises(ValueError):
+        input_records_per_sec(str(tmp_path / "missing*"), batch_size=8, seq_length=32)
