@@ -16,7 +16,7 @@ $(STAMP): setup.py
 	touch $(STAMP)
 
 test: venv
-	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q tests
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n 2 tests
 
 demo: venv
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/demo.py

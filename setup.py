@@ -21,6 +21,6 @@ setup(
     extras_require={
         # tokenizers: Hugging Face's Rust BERT tokenizer, the independent reference in the tests.
         # scikit-learn, scipy: independent references for the GLUE metrics (tests/finetune).
-        "test": ["pytest", "ruff", "tokenizers", "scikit-learn", "scipy"],
+        "test": ["pytest", "pytest-xdist", "ruff", "tokenizers", "scikit-learn", "scipy"],
     },
 )

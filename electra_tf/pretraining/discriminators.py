@@ -12,7 +12,6 @@ Shapes: B = batch, L = sequence length, E = embedding size, H = hidden size.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -21,22 +20,11 @@ from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import DiscriminatorHead
 from electra_tf.pretraining import losses
 from electra_tf.pretraining.methods import LossTerm
-from electra_tf.pretraining.parts import PretrainerPart
+from electra_tf.pretraining.parts import PretrainerPart, Registry
 
 # method name -> builder(config) -> DiscriminatorStage
-_REGISTRY: dict[str, Callable[[configs.PretrainingConfig], PretrainerPart]] = {}
-
-
-def register_discriminator(method: str):
-    """Decorator: `builder(config) -> DiscriminatorStage` is used for `"method": method`."""
-
-    def wrap(builder):
-        if method in _REGISTRY:
-            raise ValueError(f"discriminator for method {method!r} registered twice")
-        _REGISTRY[method] = builder
-        return builder
-
-    return wrap
+_REGISTRY = Registry("discriminator stage of method")
+register_discriminator = _REGISTRY.register  # decorator: `@register_discriminator("method name")`
 
 
 @dataclasses.dataclass

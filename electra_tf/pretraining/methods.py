@@ -23,10 +23,11 @@ from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import MaskedLMHead, gather_positions
 from electra_tf.pretraining import losses, metrics, sampling
 from electra_tf.pretraining.masking import MaskedBatch
-from electra_tf.pretraining.parts import PretrainerPart, SpecialTokens
+from electra_tf.pretraining.parts import PretrainerPart, Registry, SpecialTokens
 
 # builder(config, BuildContext) -> ReplacementMethod
-_REGISTRY: dict[str, Callable[..., PretrainerPart]] = {}
+_REGISTRY = Registry("replacement method")
+register_method = _REGISTRY.register  # decorator: `@register_method("name")`
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,24 +39,12 @@ class BuildContext:
     special: SpecialTokens
 
 
-def register_method(name: str):
-    """Decorator: `builder(config, BuildContext) -> ReplacementMethod` becomes `"method": name`."""
-
-    def wrap(builder):
-        if name in _REGISTRY:
-            raise ValueError(f"replacement method {name!r} registered twice")
-        _REGISTRY[name] = builder
-        return builder
-
-    return wrap
-
-
 def registered_methods() -> list[str]:
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def check_method(config: configs.PretrainingConfig) -> None:
-    if config.method not in _REGISTRY:
+    if _REGISTRY.get(config.method) is None:
         raise configs.ConfigError(
             f"unknown method {config.method!r}; registered methods: {', '.join(registered_methods())}"
         )
@@ -64,7 +53,7 @@ def check_method(config: configs.PretrainingConfig) -> None:
 def build_replacement_method(config: configs.PretrainingConfig, context: BuildContext) -> PretrainerPart:
     """The method `config.method` names, built on the pretrainer's other parts."""
     check_method(config)
-    return _REGISTRY[config.method](config, context)
+    return _REGISTRY.get(config.method)(config, context)
 
 
 @dataclasses.dataclass

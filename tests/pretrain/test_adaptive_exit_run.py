@@ -10,7 +10,12 @@ import tensorflow as tf
 from electra_tf.checkpoint_io import convert
 from electra_tf.scoring import load_discriminator
 from tests.conftest import TINY_ADAPTIVE_EXITS
-from tests.pretrain.test_run_pretraining import _checkpoint_values, pretrain, read_scalars
+from tests.pretrain.test_run_pretraining import (
+    _checkpoint_values,
+    assert_same_values,
+    pretrain,
+    read_scalars,
+)
 
 ADAPTIVE = dict(
     TINY_ADAPTIVE_EXITS,
@@ -25,8 +30,9 @@ ADAPTIVE = dict(
 )
 
 
-def test_adaptive_scalars_and_exact_resume(wiki_data_dir):
-    """Acceptance 3: resuming mid-run restores P, the window sums and the previous accuracy."""
+def test_adaptive_scalars_exact_resume_and_conversion(wiki_data_dir, tmp_path):
+    """Acceptance 3: resuming mid-run restores P, the window sums and the previous accuracy; the
+    run's checkpoint converts both ways and `score` reads it (`_converts_and_scores`)."""
     straight = pretrain(wiki_data_dir, "adaptive_straight", **ADAPTIVE)
     assert straight.returncode == 0, straight.stderr[-3000:]
     first = pretrain(wiki_data_dir, "adaptive_resumed", "--stop_at_step=10", **ADAPTIVE)
@@ -50,14 +56,10 @@ def test_adaptive_scalars_and_exact_resume(wiki_data_dir):
     assert int(window_steps) == 10 % 3  # mid-window: 1 step of the 4th window recorded
     assert next(v for k, v in state.items() if "/window_tokens/" in k) > 0
 
-    a = _checkpoint_values(os.path.join(models, "adaptive_straight"))
-    b = _checkpoint_values(os.path.join(models, "adaptive_resumed"))
-    assert a.keys() == b.keys()
-    for name in a:
-        if a[name].dtype.kind in "fc":
-            np.testing.assert_allclose(b[name], a[name], rtol=1e-5, atol=1e-6, err_msg=name)
-        else:
-            np.testing.assert_array_equal(b[name], a[name], err_msg=name)
+    assert_same_values(
+        _checkpoint_values(os.path.join(models, "adaptive_straight")),
+        _checkpoint_values(os.path.join(models, "adaptive_resumed")),
+    )
 
     curves = read_scalars(os.path.join(models, "adaptive_straight"))
     p1, p2 = dict(curves["adaptive/p_1"]), dict(curves["adaptive/p_2"])
@@ -67,14 +69,12 @@ def test_adaptive_scalars_and_exact_resume(wiki_data_dir):
     assert {"adaptive/exit_layer", "adaptive/rtd_acc_exit_1", "adaptive/rtd_acc_exit_2"} <= set(curves)
     layers = [v for _, v in curves["adaptive/exit_layer"]]
     assert all(1.0 <= v <= 2.0 for v in layers)
+    _converts_and_scores(os.path.join(models, "adaptive_straight"), tmp_path)
 
 
-def test_adaptive_checkpoint_converts_and_scores(wiki_data_dir, tmp_path):
+def _converts_and_scores(model_dir: str, tmp_path) -> None:
     """Exit heads have names in the upstream-format export (generator/exit_<l>_predictions/...), so
     conversion both ways stays lossless and `score` reads an adaptive run's discriminator."""
-    model_dir = os.path.join(wiki_data_dir, "models", "adaptive_convert")
-    proc = pretrain(wiki_data_dir, "adaptive_convert", **{**ADAPTIVE, "num_train_steps": 3})
-    assert proc.returncode == 0, proc.stderr[-3000:]
     exported = convert.to_upstream(model_dir, str(tmp_path / "upstream"))
     names = {n for n, _ in tf.train.list_variables(exported)}
     assert {"generator/exit_1_predictions/output_bias", "generator/exit_2_predictions/dense/kernel"} <= names

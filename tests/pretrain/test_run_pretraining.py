@@ -97,6 +97,16 @@ def _checkpoint_values(model_dir: str) -> dict[str, np.ndarray]:
     }
 
 
+def assert_same_values(expected: dict[str, np.ndarray], actual: dict[str, np.ndarray]) -> None:
+    """Equal keys; floats to rtol 1e-5 / atol 1e-6 (a resumed run's re-traced step), others exactly."""
+    assert expected.keys() == actual.keys()
+    for name in expected:
+        if expected[name].dtype.kind in "fc":
+            np.testing.assert_allclose(actual[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+        else:
+            np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
+
+
 def test_resume_continues_exactly(wiki_data_dir):
     """Acceptance 4: 20 steps straight == 10 steps, stop, resume, 10 more (weights, slots, RNG, data)."""
     common = dict(
@@ -120,11 +130,7 @@ def test_resume_continues_exactly(wiki_data_dir):
         .get_variable_to_dtype_map()
         .values()
     )  # iterator
-    for name in straight:
-        if straight[name].dtype.kind in "fc":
-            np.testing.assert_allclose(resumed[name], straight[name], rtol=1e-5, atol=1e-6, err_msg=name)
-        else:
-            np.testing.assert_array_equal(resumed[name], straight[name], err_msg=name)
+    assert_same_values(straight, resumed)
 
 
 def test_do_eval_writes_unsup_results(wiki_data_dir, tmp_path):

@@ -11,9 +11,10 @@ import tf_keras
 from electra_tf import configs
 from electra_tf.pretraining import losses
 from electra_tf.pretraining.exit_discriminator import ExitSectionPolicy, choose_exit_section
+from electra_tf.pretraining.methods import per_example_seeds
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
 from tests.pretraining.test_exit_generator import CountingBlock
-from tests.pretraining.test_model import _batch
+from tests.pretraining.test_model import _batch, mask_like_the_pretrainer
 
 SPECIAL = SpecialTokens(mask_id=103, cls_id=101, sep_id=102)
 
@@ -122,19 +123,8 @@ def test_only_the_heads_up_to_the_exit_section_are_trained():
 
 def _corrupted(model, batch, seed):
     """The discriminator's input ids of `model(batch, seed)`, via the generator's replacement."""
-    from electra_tf.pretraining import masking
-    from electra_tf.pretraining.methods import per_example_seeds
-
+    masked = mask_like_the_pretrainer(model, batch, seed)
     seeds = per_example_seeds(seed, 0, tf.shape(batch["input_ids"])[0])
-    masked = masking.mask_inputs_per_example(
-        batch["input_ids"],
-        batch["input_mask"],
-        seeds,
-        mask_prob=model.mask_prob,
-        max_predictions=model.max_predictions,
-        mask_id=SPECIAL.mask_id,
-        special_ids=(SPECIAL.cls_id, SPECIAL.sep_id, SPECIAL.mask_id),
-    )
     return model.method(model.embeddings, batch, masked, seeds + [[0, 7]], training=False).corrupted_ids
 
 

@@ -10,13 +10,12 @@ import tf_keras
 
 from electra_tf import configs
 from electra_tf.checkpoint_io import convert
-from electra_tf.pretraining import masking
 from electra_tf.pretraining.generator_free import nearest_rows
 from electra_tf.pretraining.methods import per_example_seeds
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
 from tests.checkpoint_io.conftest import TINY_SHAPES
 from tests.checkpoint_io.helpers import make_upstream_checkpoint, read_all
-from tests.pretraining.test_model import _batch
+from tests.pretraining.test_model import _batch, mask_like_the_pretrainer
 
 RESERVED = (0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 102, 103)  # [PAD], [unused…], [CLS], [SEP], [MASK]
 SPECIAL = SpecialTokens(mask_id=103, cls_id=101, sep_id=102, reserved_ids=RESERVED)
@@ -59,16 +58,7 @@ def test_nearest_rows_equal_a_brute_force_numpy_search():
 
 
 def _masked(model, batch, seed):
-    seeds = per_example_seeds(seed, 0, tf.shape(batch["input_ids"])[0])
-    return masking.mask_inputs_per_example(
-        batch["input_ids"],
-        batch["input_mask"],
-        seeds,
-        mask_prob=model.mask_prob,
-        max_predictions=model.max_predictions,
-        mask_id=SPECIAL.mask_id,
-        special_ids=(SPECIAL.cls_id, SPECIAL.sep_id, SPECIAL.mask_id),
-    )
+    return mask_like_the_pretrainer(model, batch, seed)
 
 
 def _selected(masked, length) -> np.ndarray:

@@ -15,6 +15,23 @@ from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
 SPECIAL = SpecialTokens(mask_id=103, cls_id=101, sep_id=102)
 
 
+def mask_like_the_pretrainer(model, batch: dict, seed: tf.Tensor):
+    """The `MaskedBatch` that `model(batch, seed, 0)` draws (its per-example seeds, its specials)."""
+    from electra_tf.pretraining import masking
+    from electra_tf.pretraining.methods import per_example_seeds
+
+    special = model.special
+    return masking.mask_inputs_per_example(
+        batch["input_ids"],
+        batch["input_mask"],
+        per_example_seeds(seed, 0, tf.shape(batch["input_ids"])[0]),
+        mask_prob=model.mask_prob,
+        max_predictions=model.max_predictions,
+        mask_id=special.mask_id,
+        special_ids=(special.cls_id, special.sep_id, special.mask_id),
+    )
+
+
 def _batch(batch_size: int, length: int, vocab: int, seed: int = 0) -> dict[str, tf.Tensor]:
     rng = np.random.default_rng(seed)
     ids = rng.integers(110, vocab, size=(batch_size, length))
