@@ -38,7 +38,9 @@ flags.DEFINE_integer("steps", 5, "Timed steps per round and pair.")
 flags.DEFINE_integer("rounds", 3, "Rounds of timed steps (the pairs take turns in each round).")
 flags.DEFINE_integer("warmup", 2, "Untimed steps per pair first (tracing, compilation).")
 flags.DEFINE_bool("jit_compile", False, "Compile every train step with XLA.")
-flags.DEFINE_bool("mixed_precision", False, "bfloat16 compute, float32 variables (every pair).")
+flags.DEFINE_bool(
+    "mixed_precision", False, "bfloat16 compute, float32 variables (our pairs; the anchor stays float32)."
+)
 flags.DEFINE_integer("early_exit_layer", 9, "early_exit_disc: the exit layer the timed steps run to.")
 flags.DEFINE_string("hparams", "{}", "JSON object or file merged over the defaults of every pair.")
 flags.DEFINE_string("input_records", "", "TFRecords glob for the input-pipeline timing ('' = synthetic).")

@@ -5,7 +5,8 @@ networks of our config's layout (the generator shares the discriminator's word-e
 as tf-models' ELECTRA task does with tied embeddings), its `AdamWeightDecay` optimizer with a
 linear warm-up and polynomial decay, global-norm clipping 1.0, loss = MLM + disc_weight·RTD.
 As in tf-models' ELECTRA task, the masked positions come with the data (fixed here), so the
-anchor does not even pay for dynamic masking. Only `pretrain/benchmark.py` uses it.
+anchor does not even pay for dynamic masking. It always runs in float32 (it fails under
+`mixed_bfloat16`). Only `pretrain/benchmark.py` uses it.
 
 Shapes: B = batch, L = sequence length, N = masked slots.
 """
@@ -72,7 +73,9 @@ class AnchorTrainer:
         width = configs.embedding_size(config)
         self.inputs = fixed_masked_batch(batch, config.max_predictions_per_seq, mask_id)
         tf_keras.utils.set_random_seed(config.seed)  # initial weights and its unseeded sampling op
-        with precision_policy(config.mixed_precision):
+        # float32 always: tf-models' ElectraPretrainer adds float32 Gumbel noise to its logits,
+        # which fails under "mixed_bfloat16" (bfloat16 logits).
+        with precision_policy(False):
             discriminator = _encoder(disc_tower, width)
             generator = _encoder(gen_tower, width, embedding_layer=discriminator.get_embedding_layer())
             self.model = models.ElectraPretrainer(
