@@ -58,21 +58,18 @@ def nearest_rows(table: tf.Tensor, ids: tf.Tensor, k: int, excluded: tf.Tensor) 
       excluded: [V] bool, rows never returned (besides each query's own row).
 
     Returns:
-      [..., k] int32 row ids, nearest first. Distances ‖q‖² − 2·q·r + ‖r‖², no gradient.
+      [..., k] int32 row ids, nearest first, no gradient. ‖q − r‖² = ‖q‖² − 2·q·r + ‖r‖²; per
+      query ‖q‖² is a constant, so rows are ranked by the score 2·q·r − ‖r‖² (one [M, V] pass after
+      the matmul), excluded rows get −inf in the same pass and each query's own row by a scatter.
     """
     table = tf.stop_gradient(tf.cast(table, tf.float32))
     flat = tf.reshape(tf.cast(ids, tf.int32), [-1])  # [M]
     queries = tf.gather(table, flat)  # [M,E]
-    row_norms = tf.reduce_sum(tf.square(table), axis=-1)  # [V]
-    distances = (
-        tf.reduce_sum(tf.square(queries), axis=-1, keepdims=True)
-        - 2.0 * tf.matmul(queries, table, transpose_b=True)
-        + row_norms[tf.newaxis, :]
-    )  # [M,V]
-    own = tf.equal(tf.range(tf.shape(table)[0])[tf.newaxis, :], flat[:, tf.newaxis])  # [M,V]
-    barred = tf.logical_or(own, excluded[tf.newaxis, :])
-    distances = tf.where(barred, tf.constant(float("inf")), distances)
-    _, nearest = tf.math.top_k(-distances, k=k)  # [M,k]
+    penalty = tf.reduce_sum(tf.square(table), axis=-1) + tf.where(excluded, float("inf"), 0.0)  # [V]
+    scores = tf.matmul(2.0 * queries, table, transpose_b=True) - penalty[tf.newaxis, :]  # [M,V]
+    own = tf.stack([tf.range(tf.shape(flat)[0]), flat], axis=1)  # [M,2]
+    scores = tf.tensor_scatter_nd_update(scores, own, tf.fill(tf.shape(flat), float("-inf")))
+    _, nearest = tf.math.top_k(scores, k=k)  # [M,k]
     return tf.reshape(nearest, tf.concat([tf.shape(ids), [k]], axis=0))
 
 
