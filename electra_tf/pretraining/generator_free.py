@@ -28,24 +28,7 @@ from electra_tf.pretraining.methods import (
     ReplacementMethod,
     register_method,
 )
-from electra_tf.pretraining.sampling import replace_tokens
-
-
-def selected_mask(positions: tf.Tensor, weights: tf.Tensor, length) -> tf.Tensor:
-    """positions [B, N] int, weights [B, N] (0 = unused slot) → [B, L] int32, 1 at selected positions."""
-    used = tf.cast(weights > 0, tf.int32)[:, :, tf.newaxis]  # [B,N,1]
-    hits = tf.one_hot(tf.cast(positions, tf.int32), depth=length, dtype=tf.int32) * used  # [B,N,L]
-    return tf.minimum(tf.reduce_sum(hits, axis=1), 1)
-
-
-def per_example_random(seeds: tf.Tensor, shape, sampler) -> tf.Tensor:
-    """seeds [B, 2] → [B, *shape] float32, row b = sampler(shape, seeds[b]) (independent of the
-    batch split, as masking and Gumbel sampling)."""
-    return tf.map_fn(
-        lambda s: sampler(shape, seed=s, dtype=tf.float32),
-        seeds,
-        fn_output_signature=tf.TensorSpec(None, tf.float32),
-    )
+from electra_tf.pretraining.sampling import per_example_noise, replace_tokens, selected_mask
 
 
 def nearest_rows(table: tf.Tensor, ids: tf.Tensor, k: int, excluded: tf.Tensor) -> tf.Tensor:
@@ -87,7 +70,7 @@ class NoiseReplacement(ReplacementMethod):
         ids = tf.cast(batch["input_ids"], tf.int32)
         width = embeddings.word_embeddings.shape[-1]
         selected = selected_mask(masked.masked_positions, masked.masked_weights, tf.shape(ids)[1])  # [B,L]
-        noise = per_example_random(seeds, [tf.shape(ids)[1], width], tf.random.stateless_normal)  # [B,L,E]
+        noise = per_example_noise(seeds, [tf.shape(ids)[1], width], tf.random.stateless_normal)  # [B,L,E]
         delta = self.noise_std * noise * tf.cast(selected, tf.float32)[:, :, tf.newaxis]
         return Replacement(
             corrupted_ids=ids,
@@ -131,7 +114,7 @@ class EmbeddingNeighbourReplacement(ReplacementMethod):
         neighbours = nearest_rows(
             table, masked.masked_ids, self.top_k, tf.constant(self._excluded)
         )  # [B,N,k]
-        u = per_example_random(seeds, tf.shape(masked.masked_ids)[1:], tf.random.stateless_uniform)  # [B,N]
+        u = per_example_noise(seeds, tf.shape(masked.masked_ids)[1:], tf.random.stateless_uniform)  # [B,N]
         choice = tf.minimum(tf.cast(u * self.top_k, tf.int32), self.top_k - 1)
         new_ids = tf.gather(neighbours, choice[:, :, tf.newaxis], batch_dims=2)[:, :, 0]  # [B,N]
         weights = masked.masked_weights

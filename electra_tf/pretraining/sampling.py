@@ -42,13 +42,15 @@ def gumbel_max_sample_per_example(
     Row b equals `gumbel_max_sample(logits[b:b+1], temperature, seeds[b])`, independent of the
     rest of the batch (noise drawn per row inside a `tf.map_fn`).
     """
+    return _gumbel_argmax(
+        logits, temperature, lambda shape: per_example_noise(seeds, shape[1:], gumbel_noise)
+    )
 
-    def noise(shape):
-        return tf.map_fn(
-            lambda s: gumbel_noise(shape[1:], s), seeds, fn_output_signature=tf.TensorSpec(None, tf.float32)
-        )
 
-    return _gumbel_argmax(logits, temperature, noise)
+def per_example_noise(seeds: tf.Tensor, shape, draw) -> tf.Tensor:
+    """seeds [B, 2] → float32 [B, *shape] whose row b is `draw(shape, seeds[b])` (a stateless
+    sampler), so an example's noise does not depend on how the batch is split over replicas."""
+    return tf.map_fn(lambda s: draw(shape, s), seeds, fn_output_signature=tf.TensorSpec(None, tf.float32))
 
 
 def _gumbel_argmax(logits, temperature, make_noise) -> tf.Tensor:
@@ -74,11 +76,21 @@ def replace_tokens(
       [B, L] int32 ids.
     """
     ids = tf.cast(input_ids, tf.int32)
-    used = tf.cast(weights > 0, tf.int32)[:, :, tf.newaxis]  # [B, N, 1]
-    hits = tf.one_hot(tf.cast(positions, tf.int32), depth=tf.shape(ids)[1], dtype=tf.int32) * used
+    hits = _slot_hits(positions, weights, tf.shape(ids)[1])  # [B,N,L]
     written = tf.reduce_sum(hits, axis=1) > 0  # [B, L]
     values = tf.reduce_sum(hits * tf.cast(new_ids, tf.int32)[:, :, tf.newaxis], axis=1)
     return tf.where(written, values, ids)
+
+
+def _slot_hits(positions: tf.Tensor, weights: tf.Tensor, length) -> tf.Tensor:
+    """positions [B, N] int, weights [B, N] → int32 [B, N, L]: one-hot of each used slot's position."""
+    used = tf.cast(weights > 0, tf.int32)[:, :, tf.newaxis]  # [B, N, 1]
+    return tf.one_hot(tf.cast(positions, tf.int32), depth=length, dtype=tf.int32) * used
+
+
+def selected_mask(positions: tf.Tensor, weights: tf.Tensor, length) -> tf.Tensor:
+    """positions [B, N] int, weights [B, N] (0 = unused slot) → [B, L] int32, 1 at selected positions."""
+    return tf.minimum(tf.reduce_sum(_slot_hits(positions, weights, length), axis=1), 1)
 
 
 def rtd_labels(original_ids: tf.Tensor, corrupted_ids: tf.Tensor, input_mask: tf.Tensor) -> tf.Tensor:
