@@ -107,6 +107,23 @@ def assert_same_values(expected: dict[str, np.ndarray], actual: dict[str, np.nda
             np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
 
 
+def assert_round_trip(model_dir: str, tmp_path, hparams: dict, state_scope: str) -> tuple[str, set[str]]:
+    """Exports `model_dir`'s checkpoint to upstream's format and back (with the method's `hparams`):
+    every model weight comes back bit-for-bit (training state under `state_scope`, e.g. '/policy/',
+    is ours only). Returns the export's prefix and variable names."""
+    from electra_tf.checkpoint_io import convert
+
+    exported = convert.to_upstream(model_dir, str(tmp_path / "upstream"))
+    again = convert.to_ours(exported, str(tmp_path / "models" / "again"), hparams=hparams)
+    original = _checkpoint_values(tf.train.latest_checkpoint(model_dir))
+    converted = _checkpoint_values(again)
+    weights = [n for n in original if n.startswith("model/") and state_scope not in n]
+    assert any("heads" in n for n in weights)
+    for name in weights:
+        np.testing.assert_array_equal(converted[name], original[name], err_msg=name)
+    return exported, {n for n, _ in tf.train.list_variables(exported)}
+
+
 def test_resume_continues_exactly(wiki_data_dir):
     """Acceptance 4: 20 steps straight == 10 steps, stop, resume, 10 more (weights, slots, RNG, data)."""
     common = dict(
