@@ -10,8 +10,8 @@ from tests.pretrain.test_run_pretraining import (
     _checkpoint_values,
     assert_round_trip,
     assert_same_values,
-    pretrain,
     read_scalars,
+    run_straight_and_resumed,
 )
 
 ADAPTIVE = dict(
@@ -30,12 +30,7 @@ ADAPTIVE = dict(
 def test_adaptive_scalars_exact_resume_and_conversion(wiki_data_dir, tmp_path):
     """Acceptance 3: resuming mid-run restores P, the window sums and the previous accuracy; the
     run's checkpoint converts both ways and `score` reads it (`_converts_and_scores`)."""
-    straight = pretrain(wiki_data_dir, "adaptive_straight", **ADAPTIVE)
-    assert straight.returncode == 0, straight.stderr[-3000:]
-    first = pretrain(wiki_data_dir, "adaptive_resumed", "--stop_at_step=10", **ADAPTIVE)
-    assert first.returncode == 0, first.stderr[-3000:]
-    second = pretrain(wiki_data_dir, "adaptive_resumed", **ADAPTIVE)
-    assert second.returncode == 0 and "at step 10" in second.stdout, second.stderr[-3000:]
+    run_straight_and_resumed(wiki_data_dir, "adaptive", 10, **ADAPTIVE)
 
     models = os.path.join(wiki_data_dir, "models")
     at_10 = _checkpoint_values(os.path.join(models, "adaptive_resumed", "ckpt-10"))

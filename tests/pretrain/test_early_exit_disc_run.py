@@ -13,8 +13,8 @@ from tests.pretrain.test_run_pretraining import (
     _checkpoint_values,
     assert_round_trip,
     assert_same_values,
-    pretrain,
     read_scalars,
+    run_straight_and_resumed,
 )
 
 # TINY_MODEL has 2 discriminator layers: one section per layer, a probe every 3 steps.
@@ -38,12 +38,7 @@ def _policy(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def test_early_exit_scalars_exact_resume_and_conversion(wiki_data_dir, tmp_path):
     """Acceptance 3 (resume restores the exit state exactly) and §7's early_exit/* scalars; the
     checkpoint converts both ways and `score` reads its full discriminator."""
-    straight = pretrain(wiki_data_dir, "early_straight", **EARLY_EXIT)
-    assert straight.returncode == 0, straight.stderr[-3000:]
-    first = pretrain(wiki_data_dir, "early_resumed", "--stop_at_step=8", **EARLY_EXIT)
-    assert first.returncode == 0, first.stderr[-3000:]
-    second = pretrain(wiki_data_dir, "early_resumed", **EARLY_EXIT)
-    assert second.returncode == 0 and "at step 8" in second.stdout, second.stderr[-3000:]
+    run_straight_and_resumed(wiki_data_dir, "early", 8, **EARLY_EXIT)
 
     models = os.path.join(wiki_data_dir, "models")
     state = _policy(_checkpoint_values(os.path.join(models, "early_resumed", "ckpt-8")))

@@ -107,6 +107,17 @@ def assert_same_values(expected: dict[str, np.ndarray], actual: dict[str, np.nda
             np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
 
 
+def run_straight_and_resumed(data_dir: str, prefix: str, stop_at: int, **hparams) -> None:
+    """Pre-trains `<prefix>_straight` in one run and `<prefix>_resumed` in two (stopping at step
+    `stop_at`, then resuming), asserting that every run succeeds and the second one resumes."""
+    straight = pretrain(data_dir, f"{prefix}_straight", **hparams)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    first = pretrain(data_dir, f"{prefix}_resumed", f"--stop_at_step={stop_at}", **hparams)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = pretrain(data_dir, f"{prefix}_resumed", **hparams)
+    assert second.returncode == 0 and f"at step {stop_at}" in second.stdout, second.stderr[-3000:]
+
+
 def assert_round_trip(model_dir: str, tmp_path, hparams: dict, state_scope: str) -> tuple[str, set[str]]:
     """Exports `model_dir`'s checkpoint to upstream's format and back (with the method's `hparams`):
     every model weight comes back bit-for-bit (training state under `state_scope`, e.g. '/policy/',
