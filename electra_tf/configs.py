@@ -80,9 +80,10 @@ class PretrainingConfig:
     eval_tfrecords: str = ""  # glob of held-out records for do_eval; "" = the training records (upstream)
     method: str = "electra"
     jit_compile: bool = False
-    # bfloat16 compute with float32 variables (tf_keras "mixed_bfloat16"); losses, logits,
-    # sampling and the optimizer stay float32.
-    mixed_precision: bool = False
+    # true: bfloat16 compute with float32 variables (tf_keras "mixed_bfloat16"); losses, logits,
+    # sampling and the optimizer stay float32. "auto": true where the hardware has native bfloat16
+    # (AMX/AVX512-BF16 CPU, GPU of compute capability >= 8), false elsewhere; see precision.py.
+    mixed_precision: bool | str = "auto"
     log_every: int = 100
     seed: int = 0
     # Checkpoint (ours or upstream ELECTRA's, prefix or directory) whose weights initialise every
@@ -266,6 +267,9 @@ def validate(config: PretrainingConfig) -> None:
     if config.temperature <= 0:
         raise ConfigError(f"hparam temperature must be positive, got {config.temperature}")
     _validate_exits(config)
+    if not (isinstance(config.mixed_precision, bool) or config.mixed_precision == "auto"):
+        value = config.mixed_precision
+        raise ConfigError(f'hparam mixed_precision must be true, false or "auto", got {value!r}')
     if config.noise_std <= 0:
         raise ConfigError(f"hparam noise_std must be positive, got {config.noise_std}")
     if not 1 <= config.emb_gen_top_k < config.vocab_size:

@@ -38,8 +38,17 @@ flags.DEFINE_integer("steps", 5, "Timed steps per round and pair.")
 flags.DEFINE_integer("rounds", 3, "Rounds of timed steps (the pairs take turns in each round).")
 flags.DEFINE_integer("warmup", 2, "Untimed steps per pair first (tracing, compilation).")
 flags.DEFINE_bool("jit_compile", False, "Compile every train step with XLA.")
+flags.DEFINE_enum(
+    "mixed_precision",
+    "auto",
+    ["auto", "true", "false"],
+    "bfloat16 compute with float32 variables for our pairs (the anchor stays float32); auto: where "
+    "the hardware has native bfloat16, as the pre-training default.",
+)
 flags.DEFINE_bool(
-    "mixed_precision", False, "bfloat16 compute, float32 variables (our pairs; the anchor stays float32)."
+    "anchor_mixed_precision",
+    False,
+    "Run the anchor's encoders in bfloat16 too (a work-around; out of the box it is float32 only).",
 )
 flags.DEFINE_integer("early_exit_layer", 9, "early_exit_disc: the exit layer the timed steps run to.")
 flags.DEFINE_string("hparams", "{}", "JSON object or file merged over the defaults of every pair.")
@@ -51,6 +60,7 @@ PROGRAM = "benchmark"
 MASK_ID, CLS_ID, SEP_ID = 103, 101, 102  # the BERT uncased ids
 # The generator is the discriminator's encoder (early_exit_disc) or absent (noise, emb_gen).
 NO_GENERATOR_SIZE = ("early_exit_disc", "noise", "emb_gen")
+MIXED_PRECISION = {"auto": "auto", "true": True, "false": False}
 
 
 def make_pairs(methods: list[str], sizes: list[float], anchor: bool):
@@ -78,7 +88,7 @@ def build_pair(pair, base_hparams: dict) -> None:
         "train_batch_size": FLAGS.batch_size,
         "max_seq_length": FLAGS.max_seq_length,
         "jit_compile": FLAGS.jit_compile,
-        "mixed_precision": FLAGS.mixed_precision,
+        "mixed_precision": MIXED_PRECISION[FLAGS.mixed_precision],
     }
     if pair.method == "early_exit_disc":
         hparams["exit_update_every"] = 10**9  # no probe after the first step: the exit stays pinned
@@ -86,7 +96,7 @@ def build_pair(pair, base_hparams: dict) -> None:
     pair.config = config
     batch = synthetic_batch(FLAGS.batch_size, FLAGS.max_seq_length, config.vocab_size, CLS_ID, SEP_ID)
     if pair.method == ANCHOR:
-        pair.trainer = AnchorTrainer(config, batch, MASK_ID)
+        pair.trainer = AnchorTrainer(config, batch, MASK_ID, mixed=FLAGS.anchor_mixed_precision)
         return
     special = SpecialTokens(mask_id=MASK_ID, cls_id=CLS_ID, sep_id=SEP_ID)
     dataset = tf.data.Dataset.from_tensors(batch).repeat()
@@ -98,7 +108,7 @@ def build_pair(pair, base_hparams: dict) -> None:
 
 
 def _main() -> None:
-    from electra_tf import configs
+    from electra_tf import configs, precision
     from electra_tf.pretraining import model  # noqa: F401  (imports, hence registers, every method)
     from electra_tf.pretraining.methods import registered_methods
     from pretrain.benchmarking import ANCHOR, electra_train_flops, input_records_per_sec, results, timed_steps
@@ -118,6 +128,7 @@ def _main() -> None:
             f"--generator_hidden_size must be a comma list of numbers: {FLAGS.generator_hidden_size}"
         ) from None
     base = configs.load_hparams(FLAGS.hparams)
+    mixed, why = precision.resolve(MIXED_PRECISION[FLAGS.mixed_precision])
     pairs = make_pairs(methods, sizes, FLAGS.anchor)
     for pair in pairs:
         print(f"{PROGRAM}: building {pair.label}", flush=True)
@@ -144,7 +155,8 @@ def _main() -> None:
     consumed = max(r["steps_per_sec"] for r in rows) * FLAGS.batch_size
     print(
         f"\nbatch {FLAGS.batch_size}, seq {FLAGS.max_seq_length}, jit_compile {FLAGS.jit_compile}, "
-        f"mixed_precision {FLAGS.mixed_precision}, "
+        f"mixed_precision {FLAGS.mixed_precision}: {precision.describe(mixed)} ({why}), anchor: "
+        f"{precision.describe(FLAGS.anchor_mixed_precision)}, "
         f"{FLAGS.rounds}×{FLAGS.steps} timed steps per row (median)\n\n{table}\n\n"
         f"input pipeline: {records_per_sec:.0f} records/s ({source}); the fastest step consumes "
         f"{consumed:.1f} records/s: {records_per_sec / consumed:.0f}× headroom\n"

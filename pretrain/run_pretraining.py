@@ -86,7 +86,7 @@ def _main() -> None:
     # Resume, or load init_checkpoint (CheckpointError if it is missing or does not fit), before
     # anything is written to the model dir.
     trainer.restore()
-    trainer_lib.write_hparams(config)
+    trainer_lib.write_hparams(trainer.config)  # mixed_precision resolved
     if config.do_train:
         trainer.train(stop_at_step=FLAGS.stop_at_step)
     if config.do_eval:

@@ -5,8 +5,12 @@ networks of our config's layout (the generator shares the discriminator's word-e
 as tf-models' ELECTRA task does with tied embeddings), its `AdamWeightDecay` optimizer with a
 linear warm-up and polynomial decay, global-norm clipping 1.0, loss = MLM + disc_weight·RTD.
 As in tf-models' ELECTRA task, the masked positions come with the data (fixed here), so the
-anchor does not even pay for dynamic masking. It always runs in float32 (it fails under
-`mixed_bfloat16`). Only `pretrain/benchmark.py` uses it.
+anchor does not even pay for dynamic masking. Only `pretrain/benchmark.py` uses it.
+
+Precision: out of the box it runs in float32 only: built under `mixed_bfloat16`, ElectraPretrainer
+adds float32 Gumbel noise to bfloat16 logits and fails. With `mixed=True` the two encoders compute
+in bfloat16 and ElectraPretrainer's own heads (MLM, sampling, RTD head) stay float32, a work-around
+a tf-models user would have to find; it makes the comparison at equal precision possible.
 
 Shapes: B = batch, L = sequence length, N = masked slots.
 """
@@ -21,7 +25,7 @@ from official.nlp.modeling import models, networks
 
 from electra_tf import configs
 from electra_tf.modeling.encoder import exact_gelu
-from pretrain.trainer import precision_policy
+from electra_tf.precision import precision_policy
 
 
 def _encoder(tower: configs.BertConfig, embedding_width: int, embedding_layer=None) -> networks.BertEncoder:
@@ -68,16 +72,16 @@ def fixed_masked_batch(batch: dict, num_predictions: int, mask_id: int, seed: in
 class AnchorTrainer:
     """tf-models ELECTRA on one fixed batch: `run_step()` → {"loss_total": scalar}."""
 
-    def __init__(self, config: configs.PretrainingConfig, batch: dict, mask_id: int):
+    def __init__(self, config: configs.PretrainingConfig, batch: dict, mask_id: int, mixed: bool = False):
         disc_tower, gen_tower = configs.bert_config(config), configs.generator_config(config)
         width = configs.embedding_size(config)
         self.inputs = fixed_masked_batch(batch, config.max_predictions_per_seq, mask_id)
         tf_keras.utils.set_random_seed(config.seed)  # initial weights and its unseeded sampling op
-        # float32 always: tf-models' ElectraPretrainer adds float32 Gumbel noise to its logits,
-        # which fails under "mixed_bfloat16" (bfloat16 logits).
-        with precision_policy(False):
+        with precision_policy(mixed):  # BertEncoders are functional: built when constructed
             discriminator = _encoder(disc_tower, width)
             generator = _encoder(gen_tower, width, embedding_layer=discriminator.get_embedding_layer())
+        # ElectraPretrainer's heads float32 always: it adds float32 Gumbel noise to the MLM logits.
+        with precision_policy(False):
             self.model = models.ElectraPretrainer(
                 generator,
                 discriminator,

@@ -11,7 +11,7 @@ upstream) and applied once.
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -19,7 +19,7 @@ from collections.abc import Callable
 import tensorflow as tf
 import tf_keras
 
-from electra_tf import configs
+from electra_tf import configs, precision
 from electra_tf.checkpoint_io import restore_variables
 from electra_tf.optimization import create_optimizer
 from electra_tf.pretraining.metrics import StreamingAUC
@@ -60,19 +60,6 @@ def window_scalars(acc: dict[str, float], steps: int) -> dict[str, float]:
     return out
 
 
-@contextlib.contextmanager
-def precision_policy(mixed: bool):
-    """Layers constructed or built inside compute in bfloat16 with float32 variables when `mixed`
-    (tf_keras' "mixed_bfloat16" policy; a layer takes the global policy when it is constructed, and
-    many create sublayers when first built); the global policy is restored afterwards."""
-    previous = tf_keras.mixed_precision.global_policy()
-    tf_keras.mixed_precision.set_global_policy("mixed_bfloat16" if mixed else "float32")
-    try:
-        yield
-    finally:
-        tf_keras.mixed_precision.set_global_policy(previous)
-
-
 class Trainer:
     """Builds model, optimizer and input under `strategy` and runs/resumes training."""
 
@@ -87,16 +74,19 @@ class Trainer:
     ):
         """files: the record files to train on; `dataset` (batches of the pretraining schema)
         replaces them when given, e.g. synthetic batches for benchmarks."""
+        mixed, why = precision.resolve(config.mixed_precision)
+        config = dataclasses.replace(config, mixed_precision=mixed)  # hparams.json records the choice
         self.config = config
         self.strategy = strategy
         self.log = log
+        log(f"precision: {precision.describe(mixed)} (mixed_precision {why})")
         self.num_replicas = strategy.num_replicas_in_sync
         # Deterministic initial weights; dropout draws from tf.random.Generator variables that
         # live in the layers and hence in the checkpoint (Keras' legacy RNG state is not saved).
         tf_keras.utils.set_random_seed(config.seed)
         tf_keras.backend.experimental.enable_tf_random_generator()
         # Layers take the precision policy when constructed or first built: both happen here.
-        with precision_policy(config.mixed_precision):
+        with precision.precision_policy(config.mixed_precision):
             with strategy.scope():
                 self.model = build_pretrainer(config, special)
                 self.optimizer = create_optimizer(

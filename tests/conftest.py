@@ -62,6 +62,9 @@ TINY_MODEL = {
     "max_seq_length": 64,
     "train_batch_size": 32,
     "eval_batch_size": 32,
+    # float32: the runs are compared with float32 references (bit-exact resumes, 2 replicas vs 1),
+    # and "auto" would pick bfloat16 on a machine with native bfloat16.
+    "mixed_precision": False,
 }
 # adaptive_exit_gen on TINY_MODEL: one exit after each of the generator's 2 layers.
 TINY_ADAPTIVE_EXITS = {"method": "adaptive_exit_gen", "exit_layers": [1, 2], "exit_loss_weights": [1.0, 2.0]}
@@ -85,3 +88,12 @@ def wiki_data_dir(shared_corpus, tmp_path_factory) -> str:
     assert proc.returncode == 0, proc.stderr[-2000:]
     os.replace(records / "vocab.txt", data_dir / "vocab.txt")
     return str(data_dir)
+
+
+@pytest.fixture(autouse=True)
+def float32_unless_asked(monkeypatch):
+    """In-process, `"mixed_precision": "auto"` resolves to float32 whatever the machine, as the
+    float32 references of the tests expect; tests of bfloat16 ask for it (or patch this back)."""
+    from electra_tf import precision
+
+    monkeypatch.setattr(precision, "native_bfloat16", lambda: (False, "tests: float32 unless asked"))

@@ -69,6 +69,8 @@ def test_hparams_json_string_file_and_overrides(tmp_path):
         ({"do_eval": 1}, r"do_eval must be true or false"),
         ({"model_size": "tiny"}, r"model_size must be one of small, base, large"),
         ({"mask_prob": 0}, r"mask_prob must be in \(0, 1\)"),
+        ({"mixed_precision": "yes"}, r'mixed_precision must be true, false or "auto", got \'yes\''),
+        ({"mixed_precision": 1}, r'mixed_precision must be true, false or "auto", got 1'),
         ("[1, 2]", r"must be a JSON object"),
         ("no/such/hparams.json", r"neither a JSON object nor an existing file: no/such/hparams.json"),
         ('{"a": }', r"not valid JSON"),

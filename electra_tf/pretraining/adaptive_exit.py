@@ -95,6 +95,9 @@ class AdaptiveExitDistribution(tf_keras.layers.Layer):
         name: str = "adaptive_exit",
         **kwargs,
     ):
+        # float32 whatever the global policy: P and the window sums are bookkeeping, not compute,
+        # and must not be read as bfloat16 under mixed precision.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(name=name, **kwargs)
         probs = np.asarray(init_probs, np.float64)
         if probs.ndim != 1 or len(probs) < 1 or np.any(probs < 0) or abs(probs.sum() - 1) > 1e-6:

@@ -58,6 +58,7 @@ class ExitSectionPolicy(tf_keras.layers.Layer):
     (both from the last probe)."""
 
     def __init__(self, num_sections: int, update_every: int, name: str = "exit_policy", **kwargs):
+        kwargs.setdefault("dtype", "float32")  # bookkeeping: never read as bfloat16 (mixed precision)
         super().__init__(name=name, **kwargs)
         if update_every < 1:
             raise ValueError(f"exit_update_every must be positive, got {update_every}")

@@ -60,6 +60,7 @@ class NoiseReplacement(ReplacementMethod):
     """Gaussian noise on the selected positions' word embeddings; no generator."""
 
     def __init__(self, noise_std: float, name: str = "noise", **kwargs):
+        kwargs.setdefault("dtype", "float32")  # the noise is drawn in float32 under mixed precision too
         super().__init__(name=name, **kwargs)
         self.noise_std = float(noise_std)
 
@@ -95,6 +96,9 @@ class EmbeddingNeighbourReplacement(ReplacementMethod):
         name: str = "emb_gen",
         **kwargs,
     ):
+        # float32 whatever the global policy: under mixed precision the table would otherwise be read
+        # as bfloat16, and ranking by 8-bit mantissas picks other neighbours than float32 does.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(name=name, **kwargs)
         self.top_k = int(top_k)
         self.l2_weight = float(l2_weight)

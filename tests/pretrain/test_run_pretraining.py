@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from electra_tf import precision
 from tests.conftest import TINY_MODEL, run_script
+
+NATIVE_BFLOAT16 = precision.native_bfloat16  # unpatched: the subprocess detects the hardware
 
 SCRIPT = "pretrain/run_pretraining.py"
 BASELINE_SCALARS = {
@@ -61,8 +64,11 @@ def test_tiny_model_learns_and_logs_every_scalar(wiki_data_dir):
         learning_rate=1.5e-4,
         log_every=50,
         save_checkpoints_steps=150,
+        mixed_precision="auto",  # the default: bfloat16 compute where the hardware has it natively
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    native, why = NATIVE_BFLOAT16()
+    assert f"precision: {precision.describe(native)} (mixed_precision auto: {why})" in proc.stdout
     model_dir = os.path.join(wiki_data_dir, "models", "learn")
     curves = read_scalars(model_dir)
     assert set(curves) >= BASELINE_SCALARS, BASELINE_SCALARS - set(curves)
@@ -83,6 +89,7 @@ def test_tiny_model_learns_and_logs_every_scalar(wiki_data_dir):
     assert (
         saved["num_train_steps"] == 300 and saved["vocab_size"] == vocab_size and saved["method"] == "electra"
     )
+    assert saved["mixed_precision"] is native  # "auto" resolved
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-300")
 
 

@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 from electra_tf import configs
+from electra_tf.pretraining.methods import registered_methods
 from electra_tf.pretraining.model import SpecialTokens
 from pretrain.trainer import Trainer
 from tests.pretraining.test_model import _batch
@@ -101,10 +102,11 @@ def test_xla_step_equals_the_plain_step(method, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
 
 
-def test_mixed_precision_step_is_the_plain_step_in_bfloat16():
+@pytest.mark.parametrize("method", registered_methods())
+def test_mixed_precision_step_is_the_plain_step_in_bfloat16(method):
     batch = _batch(4, 32, 300, seed=2)
-    loss, grads, weights = _one_step(_config("electra"), batch)
-    mixed_loss, mixed_grads, _ = _one_step(_config("electra", mixed_precision=True), batch, weights)
+    loss, grads, weights = _one_step(_config(method, mixed_precision=False), batch)
+    mixed_loss, mixed_grads, _ = _one_step(_config(method, mixed_precision=True), batch, weights)
     assert mixed_loss != loss  # bfloat16 really computed
     np.testing.assert_allclose(mixed_loss, loss, rtol=2e-2)
     flat, mixed_flat = (
@@ -113,3 +115,22 @@ def test_mixed_precision_step_is_the_plain_step_in_bfloat16():
     )
     cosine = flat @ mixed_flat / (np.linalg.norm(flat) * np.linalg.norm(mixed_flat))
     assert cosine > 0.98, cosine
+
+
+def test_auto_precision_is_bfloat16_where_native(monkeypatch):
+    from electra_tf import precision
+
+    dataset = tf.data.Dataset.from_tensors(_batch(4, 32, 300, seed=2)).repeat()
+    for native in (True, False):
+        monkeypatch.setattr(precision, "native_bfloat16", lambda n=native: (n, "patched"))
+        lines = []
+        trainer = Trainer(
+            _config("electra"), tf.distribute.get_strategy(), SPECIAL, [], lines.append, dataset
+        )
+        assert trainer.config.mixed_precision is native  # resolved: hparams.json records the choice
+        blocks = [
+            layer for layer in trainer.model.submodules if "TransformerEncoderBlock" in type(layer).__name__
+        ]
+        assert blocks and {b.compute_dtype for b in blocks} == {"bfloat16" if native else "float32"}
+        assert {v.dtype for v in trainer.model.weights} <= {tf.float32, tf.int64, tf.int32, tf.bool}
+        assert lines[0] == f"precision: {precision.describe(native)} (mixed_precision auto: patched)"

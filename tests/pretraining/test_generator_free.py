@@ -10,6 +10,7 @@ import tf_keras
 
 from electra_tf import configs
 from electra_tf.checkpoint_io import convert
+from electra_tf.precision import precision_policy
 from electra_tf.pretraining.generator_free import nearest_rows
 from electra_tf.pretraining.methods import per_example_seeds
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
@@ -70,9 +71,16 @@ def _selected(masked, length) -> np.ndarray:
     return out
 
 
-def test_emb_gen_replaces_exactly_the_selected_positions_with_neighbours():
+@pytest.mark.parametrize("mixed", [False, True])
+def test_emb_gen_replaces_exactly_the_selected_positions_with_neighbours(mixed):
+    """Under mixed precision too: the neighbours are ranked on the float32 table."""
     tf_keras.utils.set_random_seed(0)  # dropout under TF_DETERMINISTIC_OPS
-    model = build_pretrainer(tiny_config("emb_gen", emb_gen_top_k=5), SPECIAL)
+    with precision_policy(mixed):
+        model = build_pretrainer(tiny_config("emb_gen", emb_gen_top_k=5), SPECIAL)
+        model(_batch(6, 32, 300, seed=9), tf.constant([9, 3], tf.int64), 0)  # builds under the policy
+    # Rows 1 + N(0, 0.01²): bfloat16 (spacing 2^-7 near 1) would scramble their float32 order.
+    table = model.embeddings.word_embeddings
+    table.assign(1.0 + 0.01 * np.random.default_rng(0).normal(size=table.shape).astype(np.float32))
     excluded = np.zeros(300, bool)
     excluded[list(RESERVED)] = True
     assert not [v.name for v in model.variables if "generator" in v.name]
