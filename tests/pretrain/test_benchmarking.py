@@ -63,8 +63,10 @@ def test_electra_flops_match_a_hand_count_for_a_small_config():
     assert electra_train_flops(config, 3) == 3 * 3 * (10 * (disc + gen) + mlm)
 
 
-def test_anchor_first_step_loss_is_an_untrained_electras():
-    """tf-models' ElectraPretrainer: first-step loss ≈ ln V + 50·ln 2 (DESIGN §9's sanity figure)."""
+@pytest.mark.parametrize("mixed", [False, True])
+def test_anchor_first_step_loss_is_an_untrained_electras(mixed):
+    """tf-models' ElectraPretrainer: first-step loss ≈ ln V + 50·ln 2 (DESIGN §9's sanity figure);
+    with `mixed` its encoders compute in bfloat16 and its own heads in float32."""
     from pretrain.tfm_anchor import AnchorTrainer, fixed_masked_batch
 
     config = configs.config_from_hparams(
@@ -83,8 +85,11 @@ def test_anchor_first_step_loss_is_an_untrained_electras():
     np.testing.assert_array_equal(
         inputs["masked_lm_ids"].numpy(), np.take_along_axis(batch["input_ids"], positions, 1)
     )
-    anchor = AnchorTrainer(config, batch, 103)
+    anchor = AnchorTrainer(config, batch, 103, mixed=mixed)
     first = float(anchor.run_step()["loss_total"])
+    blocks = [m for m in anchor.model.submodules if type(m).__name__ == "TransformerEncoderBlock"]
+    assert len(blocks) == 2 and {b.compute_dtype for b in blocks} == {"bfloat16" if mixed else "float32"}
+    assert anchor.model.masked_lm.compute_dtype == "float32"
     expected = math.log(config.vocab_size) + 50 * math.log(2)
     assert abs(first - expected) / expected < 0.1, first
 
