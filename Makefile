@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint format clean
+.PHONY: venv test demo recipe lint format clean
 
 venv: $(STAMP)
 
@@ -20,6 +20,11 @@ test: venv
 
 demo: venv
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/demo.py
+
+# make recipe RECIPE=small_cpu CORPUS=../shared/data/corpus/AA DATA_DIR=/tmp/small_cpu [VOCAB=vocab.txt]
+recipe: venv
+	@test -n "$(RECIPE)" -a -n "$(CORPUS)" -a -n "$(DATA_DIR)" || { echo "make recipe: set RECIPE=, CORPUS= and DATA_DIR= (VOCAB= if the recipe learns no vocabulary)"; exit 1; }
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/recipe.py --recipe=$(RECIPE) --corpus_dir=$(CORPUS) --data_dir=$(DATA_DIR) $(if $(VOCAB),--vocab_file=$(VOCAB))
 
 lint: venv
 	$(VENV)/bin/ruff check .

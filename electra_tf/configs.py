@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -72,6 +73,7 @@ class PretrainingConfig:
     generator_layers: float = 1.0
     generator_hidden_size: float = 0.25
     temperature: float = 1.0
+    untied_generator: bool = True  # false: the generator is the discriminator's encoder + MLM head
     # batches
     max_seq_length: int = 128
     train_batch_size: int = 128
@@ -85,11 +87,23 @@ class PretrainingConfig:
     # (AMX/AVX512-BF16 CPU, GPU of compute capability >= 8), false elsewhere; see precision.py.
     mixed_precision: bool | str = "auto"
     log_every: int = 100
+    # Held-out examples (from eval_tfrecords, else the training records) for the diagnostics at every
+    # log line: disc/auc_unigram, disc/hidden_cosine, the probe (pretrain/diagnostics.py). 0 = off.
+    diagnostic_examples: int = 256
     seed: int = 0
     # Checkpoint (ours or upstream ELECTRA's, prefix or directory) whose weights initialise every
     # model variable when model_dir has no checkpoint yet (continued pre-training; the optimizer
     # starts fresh at step 0). Ignored when resuming from model_dir. "" = random initialisation.
     init_checkpoint: str = ""
+    # Auxiliary MLM loss on the discriminator (0 = off, upstream): its last states predict the
+    # original token at each selected position from the corrupted input (COCO-LM's corrective LM).
+    disc_mlm_weight: float = 0.0
+    # true: the RTD heads' logit bias starts at logit(mask_prob), the label prior, instead of 0
+    # (upstream), so early steps need not push the prior through the tower (Lin et al. 2017 §4.1).
+    disc_bias_init_prior: bool = False
+    # Share of the chosen positions whose generator input is a uniformly drawn token instead of
+    # [MASK] (BERT's 10% random tokens; 0 = upstream ELECTRA: 85% [MASK], 15% kept).
+    random_token_share: float = 0.0
     # adaptive_exit_gen (DESIGN §6): generator exit heads after these generator layers (1-based),
     # head j reading concat(h at exits 1..j) if exit_concat, loss weights normalised over the heads
     # that ran, the initial exit distribution P1, step size alpha, update period, update rule.
@@ -264,6 +278,12 @@ def validate(config: PretrainingConfig) -> None:
         raise ConfigError(f"hparam mask_prob must be in (0, 1), got {config.mask_prob}")
     if config.max_seq_length > bert_config(config).max_position_embeddings:
         raise ConfigError("max_seq_length exceeds max_position_embeddings")
+    if config.diagnostic_examples < 0:
+        raise ConfigError(f"hparam diagnostic_examples must be >= 0, got {config.diagnostic_examples}")
+    if not 0 <= config.random_token_share <= 0.85:
+        raise ConfigError(f"hparam random_token_share must be in [0, 0.85], got {config.random_token_share}")
+    if config.disc_mlm_weight < 0:
+        raise ConfigError(f"hparam disc_mlm_weight must be >= 0, got {config.disc_mlm_weight}")
     if config.temperature <= 0:
         raise ConfigError(f"hparam temperature must be positive, got {config.temperature}")
     _validate_exits(config)
@@ -329,6 +349,13 @@ def generator_config(config: PretrainingConfig) -> BertConfig:
         num_attention_heads=max(1, hidden // 64),
         intermediate_size=4 * hidden,
     )
+
+
+def rtd_bias_init(config: PretrainingConfig) -> float:
+    """The RTD heads' initial logit bias: logit(mask_prob) with `disc_bias_init_prior`, else 0."""
+    if not config.disc_bias_init_prior:
+        return 0.0
+    return math.log(config.mask_prob / (1.0 - config.mask_prob))
 
 
 def embedding_size(config: PretrainingConfig) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 
+import numpy as np
 import tensorflow as tf
 
 from electra_tf.data.schema import feature_spec, parse_example_bytes, schema_problem
@@ -61,3 +62,26 @@ def pretraining_dataset(
         ds = ds.flat_map(tf.data.TFRecordDataset)
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def token_counts(files: list[str], vocab_size: int, max_records: int = 20_000) -> np.ndarray:
+    """How often each id occurs among the real tokens of the first `max_records` records of
+    `files` (read in file order): int64 [vocab_size], the records' unigram distribution."""
+    counts = np.zeros([vocab_size], np.int64)
+    spec = {name: tf.io.VarLenFeature(tf.int64) for name in ("input_ids", "input_mask")}
+    for serialized in tf.data.TFRecordDataset(files).take(max_records).batch(1024):
+        parsed = tf.io.parse_example(serialized, spec)
+        ids = parsed["input_ids"].values.numpy()
+        real = ids[(parsed["input_mask"].values.numpy() != 0) & (ids < vocab_size)]
+        counts += np.bincount(real, minlength=vocab_size)
+    return counts
+
+
+def dataset_token_counts(dataset: tf.data.Dataset, vocab_size: int, max_batches: int = 20) -> np.ndarray:
+    """`token_counts` of the first `max_batches` batches of a pretraining-schema dataset."""
+    counts = np.zeros([vocab_size], np.int64)
+    for batch in dataset.take(max_batches):
+        ids = batch["input_ids"].numpy()
+        real = ids[(batch["input_mask"].numpy() != 0) & (ids < vocab_size)]
+        counts += np.bincount(real, minlength=vocab_size)
+    return counts

@@ -25,7 +25,7 @@ from electra_tf.optimization import create_optimizer
 from electra_tf.pretraining.metrics import StreamingAUC
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
 from electra_tf.progress import format_duration
-from pretrain.input_pipeline import pretraining_dataset
+from pretrain.input_pipeline import dataset_token_counts, pretraining_dataset, token_counts
 
 CLIP_NORM = 1.0
 
@@ -54,6 +54,8 @@ def window_scalars(acc: dict[str, float], steps: int) -> dict[str, float]:
     if "masked" in acc:
         out["acc/mlm"] = ratio("mlm_correct", "masked")
         out["acc/sampled_mlm"] = ratio("sampled_correct", "masked")
+    if "disc_mlm_masked" in acc:
+        out["acc/disc_mlm"] = ratio("disc_mlm_correct", "disc_mlm_masked")
     out["acc/disc"] = ratio("disc_correct", "disc_tokens")
     out["disc/precision"] = ratio("disc_tp", "disc_predicted")
     out["disc/recall"] = ratio("disc_tp", "disc_replaced")
@@ -71,9 +73,12 @@ class Trainer:
         files: list[str],
         log: Callable[[str], None] = print,
         dataset: tf.data.Dataset | None = None,
+        diagnostics: Callable[[tf_keras.Model], dict[str, float]] | None = None,
     ):
         """files: the record files to train on; `dataset` (batches of the pretraining schema)
-        replaces them when given, e.g. synthetic batches for benchmarks."""
+        replaces them when given, e.g. synthetic batches for benchmarks. `diagnostics`
+        (`pretrain.diagnostics.Diagnostics`): model → extra scalars, computed at every log line."""
+        self.diagnostics = diagnostics
         mixed, why = precision.resolve(config.mixed_precision)
         config = dataclasses.replace(config, mixed_precision=mixed)  # hparams.json records the choice
         self.config = config
@@ -88,7 +93,11 @@ class Trainer:
         # Layers take the precision policy when constructed or first built: both happen here.
         with precision.precision_policy(config.mixed_precision):
             with strategy.scope():
-                self.model = build_pretrainer(config, special)
+                # read eagerly here (a method may first ask inside the traced train step)
+                counts = token_counts(files, config.vocab_size) if files else None
+                if dataset is not None:
+                    counts = dataset_token_counts(dataset, config.vocab_size)
+                self.model = build_pretrainer(config, special, None if counts is None else (lambda: counts))
                 self.optimizer = create_optimizer(
                     config.learning_rate,
                     config.num_train_steps,
@@ -218,9 +227,16 @@ class Trainer:
                 restore_variables(checkpoint, variables, self.config, self.log)
         return path is not None
 
-    def train(self, stop_at_step: int | None = None) -> dict[str, float]:
-        """Trains up to num_train_steps (or `stop_at_step`, to continue later); returns the last
-        logged scalars. A checkpoint is always written at the last step run."""
+    def train(
+        self,
+        stop_at_step: int | None = None,
+        max_seconds: float | None = None,
+        on_log: Callable[[int, dict[str, float]], None] | None = None,
+    ) -> dict[str, float]:
+        """Trains up to num_train_steps (or `stop_at_step`, to continue later; or until the first log
+        line after `max_seconds` of training); returns the last logged scalars, which `on_log(step,
+        scalars)` also receives at every log line. A checkpoint is always written at the last step
+        run."""
         cfg = self.config
         last_step = min(cfg.num_train_steps, stop_at_step or cfg.num_train_steps)
         writer = tf.summary.create_file_writer(cfg.model_dir)
@@ -239,13 +255,19 @@ class Trainer:
                 last["lr"] = float(self.optimizer.learning_rate(step - 1))
                 last["perf/steps_per_sec"] = window_steps / elapsed
                 last["perf/examples_per_sec"] = window_steps * cfg.train_batch_size / elapsed
+                if self.diagnostics is not None:
+                    last.update(self.diagnostics(self.model))
                 with writer.as_default(step=step):
                     for name, value in last.items():
                         tf.summary.scalar(name, value)
                 rate = (step - run_start_step) / (time.monotonic() - run_start)
-                self.log(self._log_line(step, last, (cfg.num_train_steps - step) / max(rate, 1e-9)))
+                self.log(self._log_line(step, last, (last_step - step) / max(rate, 1e-9)))
+                if on_log is not None:
+                    on_log(step, dict(last))
                 acc, window_steps, window_start = {}, 0, time.monotonic()
                 self.auc.reset_state()
+                if max_seconds is not None and time.monotonic() - run_start >= max_seconds:
+                    last_step = step
             if step % cfg.save_checkpoints_steps == 0:
                 self.manager.save(checkpoint_number=step)
         if self.manager.latest_checkpoint != self._checkpoint_path(self.step):
@@ -258,8 +280,14 @@ class Trainer:
 
     def _log_line(self, step: int, s: dict[str, float], eta: float) -> str:
         parts = [f"step {step}/{self.config.num_train_steps}"]
-        parts += [f"{k}={s[k]:.4f}" for k in ("loss/total", "loss/mlm", "loss/disc", "loss/emb_l2") if k in s]
-        parts += [f"{k}={s[k]:.3f}" for k in ("acc/mlm", "acc/disc", "disc/auc") if k in s]
+        losses = ("loss/total", "loss/mlm", "loss/disc", "loss/disc_mlm", "loss/emb_l2")
+        parts += [f"{k}={s[k]:.4f}" for k in losses if k in s]
+        keys = ("acc/mlm", "acc/disc_mlm", "acc/disc", "disc/auc", "disc/auc_unigram", "disc/hidden_cosine")
+        parts += [f"{k}={s[k]:.3f}" for k in keys if k in s]
+        if "probe/flagged" in s:
+            parts.append(
+                f"probe flagged {int(s['probe/flagged'])} (median ratio {s['probe/median_ratio']:.2f})"
+            )
         parts.append(f"{s['perf/steps_per_sec']:.2f} steps/s")
         parts.append(f"ETA {format_duration(eta)}")
         return " | ".join(parts)
@@ -312,6 +340,11 @@ def evaluate(trainer: Trainer, files: list[str], num_steps: int, batch_size: int
         results["masked_lm_accuracy"] = ratio("mlm_correct", "masked")
         results["masked_lm_loss"] = ratio("num_mlm", "den_mlm")
         results["sampled_masked_lm_accuracy"] = ratio("sampled_correct", "masked")
+    if "disc_mlm_masked" in acc:
+        results["disc_mlm_accuracy"] = ratio("disc_mlm_correct", "disc_mlm_masked")
+    if trainer.diagnostics is not None:
+        for name, value in trainer.diagnostics(model).items():
+            results[name.replace("/", "_")] = value  # disc_auc_unigram, disc_hidden_cosine, probe_*
     return results
 
 

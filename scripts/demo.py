@@ -68,33 +68,10 @@ def run(step: str, *args: str) -> None:
 
 
 def summarize(model_dir: str, plot_path: str) -> dict[str, list[tuple[int, float]]]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from pretrain.curves import plot_curves, read_scalars
 
-    acc = EventAccumulator(model_dir, size_guidance={"tensors": 0, "scalars": 0})
-    acc.Reload()
-    curves = {}
-    for tag in acc.Tags()["tensors"]:
-        import tensorflow as tf
-
-        curves[tag] = [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = [("loss/total", "loss/mlm", "loss/disc"), ("acc/mlm", "acc/sampled_mlm", "acc/disc", "disc/auc")]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, tags in zip(axes, panels, strict=True):
-        for tag in tags:
-            if tag in curves:
-                steps, values = zip(*curves[tag], strict=True)
-                ax.plot(steps, values, label=tag)
-        ax.set_xlabel("step")
-        ax.legend()
-    axes[0].set_yscale("log")
-    fig.suptitle("electra-tf demo: tiny ELECTRA on the Python Language Reference")
-    fig.tight_layout()
-    fig.savefig(plot_path, dpi=100)
+    curves = read_scalars(model_dir)
+    plot_curves(curves, plot_path, "electra-tf demo: tiny ELECTRA on the Python Language Reference")
     return curves
 
 

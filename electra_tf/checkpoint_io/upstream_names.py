@@ -22,6 +22,7 @@ embeddings under `.../embeddings` and the encoder under `.../encoder` map as wel
                                                          upstream's graph has no exit heads)
     discriminator_predictions/{dense,dense_1}/*          discriminator_predictions/...
     discriminator_exit_<l>_predictions/...  (early_exit_disc) the same name (ours only)
+    discriminator_mlm_predictions/*  (disc_mlm_weight > 0)  the same name (ours only)
     .../task_specific/...                                task_specific/... (unchanged)
 
 Shape mapping (C-order reshapes; everything else is identical):
@@ -70,6 +71,9 @@ _GEN_HEAD_RE = re.compile(
 _EXIT_HEAD_RE = re.compile(
     r"(?:^|/)(exit_\d+_predictions)/(output_bias|dense/kernel|dense/bias|LayerNorm/gamma|LayerNorm/beta)$"
 )
+_DISC_MLM_HEAD_RE = re.compile(
+    r"(?:^|/)discriminator_mlm_predictions/(output_bias|dense/kernel|dense/bias|LayerNorm/gamma|LayerNorm/beta)$"
+)
 _DISC_HEAD_RE = re.compile(
     r"(?:^|/)(discriminator_predictions|discriminator_exit_\d+_predictions)/(dense|dense_1)/(kernel|bias)$"
 )
@@ -97,6 +101,8 @@ def upstream_name(variable_name: str) -> str | None:
         return f"electra/embeddings/{m.group(1)}"
     if m := _EXIT_HEAD_RE.search(name):
         return f"generator/{m.group(1)}/{m.group(2)}"
+    if m := _DISC_MLM_HEAD_RE.search(name):
+        return f"discriminator_mlm_predictions/{m.group(1)}"
     if m := _GEN_HEAD_RE.search(name):
         return f"generator_predictions/{m.group(1)}"
     if m := _DISC_HEAD_RE.search(name):
@@ -168,6 +174,12 @@ def dimension_meanings(name: str) -> tuple[str, ...]:
     }
     if name in fixed:
         return fixed[name]
+    if m := re.match(
+        r"^discriminator_mlm_predictions/(output_bias|dense/bias|LayerNorm/gamma|LayerNorm/beta)$", name
+    ):
+        return fixed[f"generator_predictions/{m.group(1)}"]
+    if name == "discriminator_mlm_predictions/dense/kernel":
+        return ("discriminator hidden", "embedding")
     if m := re.match(r"^discriminator_exit_\d+_predictions/(dense|dense_1)/(kernel|bias)$", name):
         return fixed[f"discriminator_predictions/{m.group(1)}/{m.group(2)}"]
     if name.endswith("embeddings_project/kernel"):

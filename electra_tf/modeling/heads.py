@@ -63,13 +63,18 @@ class MaskedLMHead(tf_keras.layers.Layer):
 
 
 class DiscriminatorHead(tf_keras.layers.Layer):
-    """dense(H, exact GELU, truncated normal) → dense(1, glorot uniform): one RTD logit per token."""
+    """dense(H, exact GELU, truncated normal) → dense(1, glorot uniform): one RTD logit per token.
+
+    `output_bias_init` (default 0, upstream): the initial bias of the logit, e.g. the label prior's
+    logit so the first steps need not learn the prior (Lin et al. 2017, "Focal Loss", §4.1).
+    """
 
     def __init__(
         self,
         hidden_size: int,
         initializer_range: float = 0.02,
         name: str = "discriminator_predictions",
+        output_bias_init: float = 0.0,
         **kwargs,
     ):
         super().__init__(name=name, **kwargs)
@@ -80,7 +85,12 @@ class DiscriminatorHead(tf_keras.layers.Layer):
             kernel_initializer=truncated_normal(initializer_range),
             name="dense",
         )
-        self.dense_prediction = tf_keras.layers.Dense(1, kernel_initializer="glorot_uniform", name="dense_1")
+        self.dense_prediction = tf_keras.layers.Dense(
+            1,
+            kernel_initializer="glorot_uniform",
+            bias_initializer=tf_keras.initializers.Constant(output_bias_init),
+            name="dense_1",
+        )
 
     def call(self, hidden: tf.Tensor) -> tf.Tensor:
         """hidden [B, L, H] → logits [B, L] float32 (positive = predicted "replaced")."""

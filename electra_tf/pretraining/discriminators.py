@@ -32,6 +32,7 @@ class DiscriminatorOutput:
     logits: tf.Tensor  # [B, L] RTD logits of the deepest head that ran (metrics, AUC)
     loss: LossTerm  # the RTD loss term ("disc")
     sums: dict[str, tf.Tensor]  # extra metric sums, summed over replicas
+    hidden: tf.Tensor  # [B, L, H] states of the deepest layer that ran (auxiliary heads read them)
 
 
 class DiscriminatorStage(PretrainerPart):
@@ -43,6 +44,18 @@ class DiscriminatorStage(PretrainerPart):
         """Creates every variable of the stage (no-op once built). The pretrainer calls it before
         the replacement method runs, so a generator sharing `encoder` finds it built under the
         discriminator's names."""
+        raise NotImplementedError
+
+    def full_depth(self, embeddings: tf.Tensor, input_mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Inference through every layer and the final head, as `score` and fine-tuning see the
+        discriminator: embeddings [B, L, E], input_mask [B, L] → (logits [B, L], last states
+        [B, L, H])."""
+        hidden = self.encoder(embeddings, input_mask, training=False)[-1]
+        return self.final_head(hidden), hidden
+
+    @property
+    def final_head(self) -> DiscriminatorHead:
+        """The RTD head on the last layer (upstream's `discriminator_predictions`)."""
         raise NotImplementedError
 
 
@@ -70,7 +83,11 @@ class FullDiscriminator(DiscriminatorStage):
         hidden = self.encoder(embeddings, input_mask, training=training)[-1]  # [B,L,H]
         logits = self.head(hidden)  # [B,L]
         loss = LossTerm(*losses.rtd_loss_sums(logits, labels, input_mask), self.disc_weight)
-        return DiscriminatorOutput(logits, loss, {})
+        return DiscriminatorOutput(logits, loss, {}, hidden)
+
+    @property
+    def final_head(self) -> DiscriminatorHead:
+        return self.head
 
 
 def build_discriminator(config: configs.PretrainingConfig) -> DiscriminatorStage:
@@ -80,6 +97,8 @@ def build_discriminator(config: configs.PretrainingConfig) -> DiscriminatorStage
     tower = configs.bert_config(config)
     return FullDiscriminator(
         build_encoder(tower, configs.embedding_size(config)),
-        DiscriminatorHead(tower.hidden_size, tower.initializer_range),
+        DiscriminatorHead(
+            tower.hidden_size, tower.initializer_range, output_bias_init=configs.rtd_bias_init(config)
+        ),
         config.disc_weight,
     )

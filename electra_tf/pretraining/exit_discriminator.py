@@ -146,7 +146,8 @@ class EarlyExitDiscriminator(DiscriminatorStage):
         self.built = True
 
     def _branch(self, section: int, hidden, input_mask, labels, training):
-        """Layers 1..ℓ_s and heads 1..s → (weighted RTD numerator, correct counts [K], logits [B, L])."""
+        """Layers 1..ℓ_s and heads 1..s → (weighted RTD numerator, correct counts [K], logits [B, L],
+        states of layer ℓ_s [B, L, H])."""
         outputs = self.encoder.run_layers(hidden, input_mask, 0, self.exit_layers[section], training)
         weights = self.exit_loss_weights[: section + 1]
         numerator, correct, logits = 0.0, [], None
@@ -155,7 +156,7 @@ class EarlyExitDiscriminator(DiscriminatorStage):
             numerator += weight / sum(weights) * losses.rtd_loss_sums(logits, labels, input_mask)[0]
             correct.append(metrics.disc_counts(logits, labels, input_mask)["correct"])
         correct += [tf.zeros_like(correct[0])] * (len(self.heads) - len(correct))
-        return numerator, tf.stack(correct), logits
+        return numerator, tf.stack(correct), logits, outputs[-1]
 
     def call(self, embeddings, input_mask, labels, training=False) -> DiscriminatorOutput:
         """embeddings [B, L, E] float; input_mask, labels [B, L] int → the exit head's logits [B, L]."""
@@ -166,10 +167,14 @@ class EarlyExitDiscriminator(DiscriminatorStage):
             (lambda k=k: self._branch(k, hidden, input_mask, labels, training))
             for k in range(len(self.heads))
         ]
-        numerator, correct, logits = tf.switch_case(section, branches)  # scalar, [K], [B,L]
+        numerator, correct, logits, last = tf.switch_case(section, branches)  # scalar, [K], [B,L], [B,L,H]
         denominator = tf.reduce_sum(tf.cast(input_mask, tf.float32))
         sums = {f"section_{n}_disc_correct": correct[k] for k, n in enumerate(self.exit_layers)}
-        return DiscriminatorOutput(logits, LossTerm(numerator, denominator, self.disc_weight), sums)
+        return DiscriminatorOutput(logits, LossTerm(numerator, denominator, self.disc_weight), sums, last)
+
+    @property
+    def final_head(self) -> DiscriminatorHead:
+        return self.heads[-1]
 
     def after_step(self, sums: dict[str, tf.Tensor]) -> None:
         correct = tf.stack([sums[f"section_{n}_disc_correct"] for n in self.exit_layers])
@@ -210,6 +215,7 @@ def _build_early_exit_discriminator(config: configs.PretrainingConfig) -> EarlyE
             tower.hidden_size,
             tower.initializer_range,
             name="discriminator_predictions" if n == layers[-1] else f"discriminator_exit_{n}_predictions",
+            output_bias_init=configs.rtd_bias_init(config),
         )
         for n in layers
     ]

@@ -1,4 +1,5 @@
-"""The paper's generator-free replacements: Gaussian noise, and Emb-Gen (top-k embedding neighbours).
+"""Generator-free replacements: the paper's Gaussian noise and Emb-Gen (top-k embedding
+neighbours), and a fixed unigram corruption (a test bed for the discriminator alone).
 
 Both select positions exactly as masking does (`MaskedBatch.masked_positions/weights`) and label
 every selected position 1, so the replaced share equals the selected share on every batch. Neither
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from electra_tf import configs
@@ -28,7 +30,14 @@ from electra_tf.pretraining.methods import (
     ReplacementMethod,
     register_method,
 )
-from electra_tf.pretraining.sampling import per_example_noise, replace_tokens, selected_mask
+from electra_tf.pretraining.sampling import (
+    per_example_noise,
+    replace_tokens,
+    rtd_labels,
+    sample_unigram_per_example,
+    selected_mask,
+    unigram_cdf,
+)
 
 
 def nearest_rows(table: tf.Tensor, ids: tf.Tensor, k: int, excluded: tf.Tensor) -> tf.Tensor:
@@ -158,3 +167,41 @@ def _build_emb_gen(config: configs.PretrainingConfig, context: BuildContext) -> 
         config.emb_gen_init_checkpoint,
         lambda: list(context.embeddings.weights),
     )
+
+
+def unigram_corruption(ids: tf.Tensor, input_mask, masked: MaskedBatch, seeds, cdf) -> tuple:
+    """ids, input_mask [B, L] int, masked's positions, seeds [B, 2], cdf [V] → (corrupted ids [B, L]
+    int32 with unigram draws at the selected positions, RTD labels [B, L] int32)."""
+    new_ids = sample_unigram_per_example(cdf, seeds, masked.masked_positions.shape[1])  # [B,N]
+    corrupted = replace_tokens(ids, masked.masked_positions, new_ids, masked.masked_weights)
+    return corrupted, rtd_labels(ids, corrupted, input_mask)
+
+
+class UnigramReplacement(ReplacementMethod):
+    """Replacements drawn from a fixed unigram distribution. `token_counts`: () -> int [V], called
+    on the first use (so a model built only to read or convert a checkpoint never needs the records)."""
+
+    def __init__(
+        self, token_counts: Callable[[], np.ndarray], never_ids: Sequence[int], name="unigram", **kwargs
+    ):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(name=name, **kwargs)
+        self._token_counts = token_counts  # a callable: Keras does not track it
+        self._never_ids = tuple(never_ids)
+        self._cdf = None  # numpy [V]: a tf constant is made per traced graph
+
+    def call(
+        self, embeddings, batch, masked: MaskedBatch, seeds, step_seed=None, training=False
+    ) -> Replacement:
+        """seeds [B, 2] → unigram draws written at the selected positions and their labels."""
+        if self._cdf is None:
+            self._cdf = unigram_cdf(np.asarray(self._token_counts()), self._never_ids)
+        corrupted, labels = unigram_corruption(
+            batch["input_ids"], batch["input_mask"], masked, seeds, tf.constant(self._cdf)
+        )
+        return Replacement(corrupted_ids=corrupted, labels=labels, losses={}, sums={})
+
+
+@register_method("unigram")
+def _build_unigram(config: configs.PretrainingConfig, context: BuildContext) -> UnigramReplacement:
+    return UnigramReplacement(context.token_counts, context.special.never_replacement_ids)

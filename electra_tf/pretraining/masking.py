@@ -166,3 +166,22 @@ def _select_and_mask(
     at_masked = tf.reduce_sum(hits * tf.cast(to_mask, tf.int32)[:, :, tf.newaxis], axis=1) > 0
     masked_input_ids = tf.where(at_masked, tf.constant(mask_id, tf.int32), ids)
     return MaskedBatch(masked_input_ids, positions, masked_ids, weights)
+
+
+def randomize_masked(
+    masked: MaskedBatch, seeds: tf.Tensor, share: float, cdf: tf.Tensor, mask_id: int
+) -> MaskedBatch:
+    """BERT's random-token corruption on top of ELECTRA's masking: each `[MASK]`ed slot becomes a
+    token drawn from `cdf` [V] (`sampling.unigram_cdf`) with probability share / 0.85, so `share`
+    of all chosen positions hold a random token, 15% keep theirs and the rest stay `[MASK]`.
+    seeds: [B, 2] per-example seeds. Positions, targets and weights are unchanged."""
+    from electra_tf.pretraining.sampling import per_example_noise, replace_tokens, sample_unigram_per_example
+
+    n = masked.masked_positions.shape[1]
+    ids = masked.masked_input_ids
+    at_slot = tf.gather(ids, masked.masked_positions, batch_dims=1)  # [B,N]
+    u = per_example_noise(seeds, [n], tf.random.stateless_uniform)  # [B,N]
+    chosen = (at_slot == mask_id) & (u < share / (1.0 - KEEP_ORIGINAL_PROB)) & (masked.masked_weights > 0)
+    draws = sample_unigram_per_example(cdf, seeds + [[0, 1]], n)  # [B,N]
+    new_ids = replace_tokens(ids, masked.masked_positions, draws, tf.cast(chosen, tf.float32))
+    return masked._replace(masked_input_ids=new_ids)

@@ -30,6 +30,10 @@ _REGISTRY = Registry("replacement method")
 register_method = _REGISTRY.register  # decorator: `@register_method("name")`
 
 
+def _no_token_counts():
+    raise configs.ConfigError("this method needs the training records' token counts, which were not given")
+
+
 @dataclasses.dataclass(frozen=True)
 class BuildContext:
     """The pretrainer's parts built before its replacement method."""
@@ -37,6 +41,9 @@ class BuildContext:
     embeddings: ElectraEmbeddings
     discriminator: PretrainerPart  # a `discriminators.DiscriminatorStage` (has `.encoder`)
     special: SpecialTokens
+    # () -> int [V] numpy token counts of the training records; `unigram` calls it on its first
+    # (possibly traced) use, so it must not run TF ops: the trainer reads the counts beforehand
+    token_counts: Callable[[], object] = _no_token_counts
 
 
 def registered_methods() -> list[str]:
@@ -141,12 +148,17 @@ def sampled_replacement(
     )
 
 
-def build_mlm_head(config: configs.PretrainingConfig) -> MaskedLMHead:
+def build_mlm_head(config: configs.PretrainingConfig, name: str = "generator_predictions") -> MaskedLMHead:
     tower = configs.bert_config(config)
-    return MaskedLMHead(configs.embedding_size(config), tower.vocab_size, tower.initializer_range)
+    return MaskedLMHead(configs.embedding_size(config), tower.vocab_size, tower.initializer_range, name=name)
 
 
 @register_method("electra")
 def _build_electra(config: configs.PretrainingConfig, context: BuildContext) -> ElectraGenerator:
-    encoder = build_encoder(configs.generator_config(config), configs.embedding_size(config))
+    """Upstream's generator; with `untied_generator: false` it runs on the discriminator's encoder
+    (upstream's tied option; the generator sizes are then unused)."""
+    if config.untied_generator:
+        encoder = build_encoder(configs.generator_config(config), configs.embedding_size(config))
+    else:
+        encoder = context.discriminator.encoder
     return ElectraGenerator(encoder, build_mlm_head(config), config.temperature, config.gen_weight)

@@ -10,23 +10,28 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 import tf_keras
 
 from electra_tf import configs
 from electra_tf.modeling.embeddings import ElectraEmbeddings, build_embeddings
+from electra_tf.modeling.heads import MaskedLMHead, gather_positions
 from electra_tf.pretraining import (
     exit_discriminator,  # noqa: F401  (registers "early_exit_disc")
     exit_generator,  # noqa: F401  (registers "adaptive_exit_gen")
     generator_free,  # noqa: F401  (registers "noise" and "emb_gen")
+    losses,
     masking,
     metrics,
+    sampling,
 )
 from electra_tf.pretraining.discriminators import DiscriminatorStage, build_discriminator
 from electra_tf.pretraining.methods import (
     BuildContext,
     LossTerm,
     ReplacementMethod,
+    build_mlm_head,
     build_replacement_method,
     check_method,
     per_example_seeds,
@@ -46,7 +51,15 @@ class PretrainOutputs:
 
 
 class ElectraPretrainer(tf_keras.Model):
-    """Generator-or-other replacement + discriminator stage, trained jointly (paper eq. 4)."""
+    """Generator-or-other replacement + discriminator stage, trained jointly (paper eq. 4).
+
+    `disc_mlm_head` (optional, off in upstream's recipe): an MLM head on the discriminator's last
+    states that predicts the original token at every selected position from the *corrupted* input
+    (COCO-LM's corrective LM restricted to the selected positions, Meng et al. 2021), loss term
+    "disc_mlm" with weight `disc_mlm_weight`. It gives the discriminator a dense contextual signal.
+    `random_token_share` (default 0, upstream): that share of the chosen positions shows the
+    generator a uniformly drawn token instead of `[MASK]` (BERT's random tokens, Devlin et al. 2019).
+    """
 
     def __init__(
         self,
@@ -56,6 +69,9 @@ class ElectraPretrainer(tf_keras.Model):
         special: SpecialTokens,
         mask_prob: float,
         max_predictions: int,
+        disc_mlm_head: MaskedLMHead | None = None,
+        disc_mlm_weight: float = 0.0,
+        random_token_share: float = 0.0,
         name: str = "electra",
     ):
         super().__init__(name=name)
@@ -65,6 +81,11 @@ class ElectraPretrainer(tf_keras.Model):
         self.special = special
         self.mask_prob = mask_prob
         self.max_predictions = max_predictions
+        self.disc_mlm_head = disc_mlm_head
+        self.disc_mlm_weight = disc_mlm_weight
+        self.random_token_share = random_token_share
+        # uniform over the ids a replacement may take (BERT's random tokens)
+        self._uniform_cdf = None
 
     def call(self, batch: dict, seed: tf.Tensor, first_index=0, training=False) -> PretrainOutputs:
         """batch: int32 [B, L] input_ids / input_mask / segment_ids; seed: [2] int; first_index:
@@ -82,6 +103,19 @@ class ElectraPretrainer(tf_keras.Model):
             mask_id=self.special.mask_id,
             special_ids=(self.special.cls_id, self.special.sep_id, self.special.mask_id),
         )
+        if self.random_token_share:
+            if self._uniform_cdf is None:
+                vocab_size = int(self.embeddings.word_embeddings.shape[0])
+                self._uniform_cdf = sampling.unigram_cdf(
+                    np.ones(vocab_size), self.special.never_replacement_ids
+                )
+            masked = masking.randomize_masked(
+                masked,
+                seeds + [[0, 13]],
+                self.random_token_share,
+                tf.constant(self._uniform_cdf),
+                self.special.mask_id,
+            )
         replacement = self.method(
             self.embeddings, batch, masked, seeds + [[0, 7]], step_seed=seed + [0, 11], training=training
         )
@@ -107,7 +141,23 @@ class ElectraPretrainer(tf_keras.Model):
             disc_replaced=counts["tp"] + counts["fn"],
         )
         sums.update(replacement.discriminator_sums(counts))
+        if self.disc_mlm_head is not None:
+            selected = gather_positions(judged.hidden, masked.masked_positions)  # [B,N,H]
+            mlm_logits = self.disc_mlm_head(selected, self.embeddings.word_embeddings)  # [B,N,V]
+            terms["disc_mlm"] = LossTerm(
+                *losses.mlm_loss_sums(mlm_logits, masked.masked_ids, masked.masked_weights),
+                self.disc_mlm_weight,
+            )
+            correct, count = metrics.mlm_accuracy_counts(mlm_logits, masked.masked_ids, masked.masked_weights)
+            sums.update(disc_mlm_correct=correct, disc_mlm_masked=count)
         return PretrainOutputs(terms, sums, tf.sigmoid(logits), labels, batch["input_mask"])
+
+    def discriminate(self, input_ids, input_mask, segment_ids) -> tuple[tf.Tensor, tf.Tensor]:
+        """Inference as `score` sees the model: int [B, L] inputs → (RTD logits [B, L] float32, last
+        discriminator states [B, L, H] float32)."""
+        emb = self.embeddings(input_ids, segment_ids, training=False)
+        logits, hidden = self.discriminator.full_depth(emb, input_mask)
+        return tf.cast(logits, tf.float32), tf.cast(hidden, tf.float32)
 
     def after_step(self, sums: dict[str, tf.Tensor]) -> None:
         """In the compiled train step, cross-replica: lets the parts update their own state from
@@ -124,15 +174,28 @@ class ElectraPretrainer(tf_keras.Model):
         return self.method.initial_checkpoints() + self.discriminator.initial_checkpoints()
 
 
-def build_pretrainer(config: configs.PretrainingConfig, special: SpecialTokens) -> ElectraPretrainer:
+def build_pretrainer(
+    config: configs.PretrainingConfig, special: SpecialTokens, token_counts=None
+) -> ElectraPretrainer:
+    """token_counts: () -> int [V] counts of the training records' tokens, for methods that
+    need the unigram distribution (called at most once, here)."""
     check_method(config)
     embeddings = build_embeddings(configs.bert_config(config), configs.embedding_size(config))
     discriminator = build_discriminator(config)
+    context = BuildContext(embeddings, discriminator, special)
+    if token_counts is not None:
+        context = dataclasses.replace(context, token_counts=token_counts)
+    disc_mlm = (
+        build_mlm_head(config, name="discriminator_mlm_predictions") if config.disc_mlm_weight else None
+    )
     return ElectraPretrainer(
         embeddings,
         discriminator,
-        build_replacement_method(config, BuildContext(embeddings, discriminator, special)),
+        build_replacement_method(config, context),
         special,
         config.mask_prob,
         config.max_predictions_per_seq,
+        disc_mlm,
+        config.disc_mlm_weight,
+        config.random_token_share,
     )

@@ -100,3 +100,28 @@ def rtd_labels(original_ids: tf.Tensor, corrupted_ids: tf.Tensor, input_mask: tf
     """
     differs = tf.not_equal(tf.cast(original_ids, tf.int32), tf.cast(corrupted_ids, tf.int32))
     return tf.cast(differs, tf.int32) * tf.cast(tf.not_equal(input_mask, 0), tf.int32)
+
+
+def unigram_cdf(counts, never_ids=()) -> np.ndarray:
+    """Token counts [V] → float32 [V] cumulative distribution of the unigram distribution with
+    `never_ids` given no mass; the last entry is exactly 1.
+
+    Raises:
+      ValueError: no token with a positive count is left.
+    """
+    mass = np.asarray(counts, np.float64).copy()
+    mass[[i for i in never_ids if 0 <= i < len(mass)]] = 0.0
+    if mass.sum() <= 0:
+        raise ValueError("unigram distribution: no token with a positive count")
+    cdf = np.cumsum(mass / mass.sum())
+    cdf[np.flatnonzero(mass)[-1] :] = 1.0
+    return cdf.astype(np.float32)
+
+
+def sample_unigram_per_example(cdf: tf.Tensor, seeds: tf.Tensor, num: int) -> tf.Tensor:
+    """Inverse-CDF draws from `cdf` [V] (see `unigram_cdf`), `num` per example: seeds [B, 2] →
+    int32 [B, num]; row b depends on seeds[b] only. A token with no mass is never drawn."""
+    u = per_example_noise(seeds, [num], tf.random.stateless_uniform)  # [B,num] in [0, 1)
+    flat = tf.reshape(u, [1, -1])
+    ids = tf.searchsorted(tf.reshape(tf.cast(cdf, tf.float32), [1, -1]), flat, side="right")
+    return tf.reshape(tf.cast(ids, tf.int32), tf.shape(u))
