@@ -99,12 +99,17 @@ def _build(step: str, *args: str) -> None:
 
 
 def prepare_data(
-    data_dir: str, corpus_dir: str, data: dict, vocab_file: str | None, num_processes: int
+    data_dir: str,
+    corpus_dir: str,
+    data: dict,
+    vocab_file: str | None,
+    num_processes: int,
+    heldout_share: float,
 ) -> None:
     from electra_tf.data.corpus import list_corpus_files
 
     paths = sorted(list_corpus_files(corpus_dir))
-    train, heldout = split_corpus(paths, FLAGS.heldout_share)
+    train, heldout = split_corpus(paths, heldout_share)
     os.makedirs(data_dir, exist_ok=True)
     work = tempfile.mkdtemp(dir=data_dir, prefix=".recipe_")
     seq = f"--max_seq_length={data.get('max_seq_length', 128)}"
