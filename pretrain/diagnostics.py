@@ -132,9 +132,12 @@ class Diagnostics:
             )
             self.batches.append((corrupted, batch["input_mask"], batch["segment_ids"], labels.numpy()))
         self.probe = probe or []
+        self._traced = (None, None)  # (model, its traced `discriminate`): traced once, not per call
 
     def __call__(self, model) -> dict[str, float]:
-        discriminate = tf.function(model.discriminate, reduce_retracing=True)
+        if self._traced[0] is not model:
+            self._traced = (model, tf.function(model.discriminate, reduce_retracing=True))
+        discriminate = self._traced[1]
         scores, labels, cosines = [], [], []
         for ids, mask, segments, batch_labels in self.batches:
             logits, hidden = discriminate(ids, mask, segments)

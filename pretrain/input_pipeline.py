@@ -71,9 +71,7 @@ def token_counts(files: list[str], vocab_size: int, max_records: int = 20_000) -
     spec = {name: tf.io.VarLenFeature(tf.int64) for name in ("input_ids", "input_mask")}
     for serialized in tf.data.TFRecordDataset(files).take(max_records).batch(1024):
         parsed = tf.io.parse_example(serialized, spec)
-        ids = parsed["input_ids"].values.numpy()
-        real = ids[(parsed["input_mask"].values.numpy() != 0) & (ids < vocab_size)]
-        counts += np.bincount(real, minlength=vocab_size)
+        _add_real_tokens(counts, parsed["input_ids"].values.numpy(), parsed["input_mask"].values.numpy())
     return counts
 
 
@@ -81,7 +79,11 @@ def dataset_token_counts(dataset: tf.data.Dataset, vocab_size: int, max_batches:
     """`token_counts` of the first `max_batches` batches of a pretraining-schema dataset."""
     counts = np.zeros([vocab_size], np.int64)
     for batch in dataset.take(max_batches):
-        ids = batch["input_ids"].numpy()
-        real = ids[(batch["input_mask"].numpy() != 0) & (ids < vocab_size)]
-        counts += np.bincount(real, minlength=vocab_size)
+        _add_real_tokens(counts, batch["input_ids"].numpy(), batch["input_mask"].numpy())
     return counts
+
+
+def _add_real_tokens(counts: np.ndarray, ids: np.ndarray, mask: np.ndarray) -> None:
+    """counts [V] += occurrences of each id among the real tokens (mask != 0) of ids (same shape)."""
+    real = ids[(mask != 0) & (ids < len(counts))]
+    counts += np.bincount(real, minlength=len(counts))

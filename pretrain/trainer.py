@@ -93,11 +93,12 @@ class Trainer:
         # Layers take the precision policy when constructed or first built: both happen here.
         with precision.precision_policy(config.mixed_precision):
             with strategy.scope():
-                # read eagerly here (a method may first ask inside the traced train step)
-                counts = token_counts(files, config.vocab_size) if files else None
                 if dataset is not None:
-                    counts = dataset_token_counts(dataset, config.vocab_size)
-                self.model = build_pretrainer(config, special, None if counts is None else (lambda: counts))
+                    counts = lambda: dataset_token_counts(dataset, config.vocab_size)  # noqa: E731
+                else:
+                    counts = (lambda: token_counts(files, config.vocab_size)) if files else None
+                # read only by a method that needs them, while building (eagerly)
+                self.model = build_pretrainer(config, special, counts)
                 self.optimizer = create_optimizer(
                     config.learning_rate,
                     config.num_train_steps,

@@ -65,14 +65,12 @@ _EMBEDDINGS_RE = re.compile(
     r"(?:^|/)embeddings/(word_embeddings|position_embeddings|token_type_embeddings|LayerNorm/gamma|"
     r"LayerNorm/beta)$"
 )
-_GEN_HEAD_RE = re.compile(
-    r"(?:^|/)generator_predictions/(output_bias|dense/kernel|dense/bias|LayerNorm/gamma|LayerNorm/beta)$"
+_MLM_HEAD_RE = re.compile(  # the generator's head and `disc_mlm_weight`'s (ours only) keep their name
+    r"(?:^|/)(generator_predictions|discriminator_mlm_predictions)/"
+    r"(output_bias|dense/kernel|dense/bias|LayerNorm/gamma|LayerNorm/beta)$"
 )
 _EXIT_HEAD_RE = re.compile(
     r"(?:^|/)(exit_\d+_predictions)/(output_bias|dense/kernel|dense/bias|LayerNorm/gamma|LayerNorm/beta)$"
-)
-_DISC_MLM_HEAD_RE = re.compile(
-    r"(?:^|/)discriminator_mlm_predictions/(output_bias|dense/kernel|dense/bias|LayerNorm/gamma|LayerNorm/beta)$"
 )
 _DISC_HEAD_RE = re.compile(
     r"(?:^|/)(discriminator_predictions|discriminator_exit_\d+_predictions)/(dense|dense_1)/(kernel|bias)$"
@@ -101,10 +99,8 @@ def upstream_name(variable_name: str) -> str | None:
         return f"electra/embeddings/{m.group(1)}"
     if m := _EXIT_HEAD_RE.search(name):
         return f"generator/{m.group(1)}/{m.group(2)}"
-    if m := _DISC_MLM_HEAD_RE.search(name):
-        return f"discriminator_mlm_predictions/{m.group(1)}"
-    if m := _GEN_HEAD_RE.search(name):
-        return f"generator_predictions/{m.group(1)}"
+    if m := _MLM_HEAD_RE.search(name):
+        return f"{m.group(1)}/{m.group(2)}"
     if m := _DISC_HEAD_RE.search(name):
         return f"{m.group(1)}/{m.group(2)}/{m.group(3)}"
     return None

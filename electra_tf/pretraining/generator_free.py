@@ -178,24 +178,22 @@ def unigram_corruption(ids: tf.Tensor, input_mask, masked: MaskedBatch, seeds, c
 
 
 class UnigramReplacement(ReplacementMethod):
-    """Replacements drawn from a fixed unigram distribution. `token_counts`: () -> int [V], called
-    on the first use (so a model built only to read or convert a checkpoint never needs the records)."""
+    """Replacements drawn from a fixed unigram distribution: `cdf` [V] (`sampling.unigram_cdf`), or
+    None for a model built only to read or convert a checkpoint, which then cannot train."""
 
-    def __init__(
-        self, token_counts: Callable[[], np.ndarray], never_ids: Sequence[int], name="unigram", **kwargs
-    ):
+    def __init__(self, cdf: np.ndarray | None, name="unigram", **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(name=name, **kwargs)
-        self._token_counts = token_counts  # a callable: Keras does not track it
-        self._never_ids = tuple(never_ids)
-        self._cdf = None  # numpy [V]: a tf constant is made per traced graph
+        self._cdf = cdf  # numpy: a tf constant is made per traced graph
 
     def call(
         self, embeddings, batch, masked: MaskedBatch, seeds, step_seed=None, training=False
     ) -> Replacement:
         """seeds [B, 2] → unigram draws written at the selected positions and their labels."""
         if self._cdf is None:
-            self._cdf = unigram_cdf(np.asarray(self._token_counts()), self._never_ids)
+            raise configs.ConfigError(
+                "method unigram needs the training records' token counts, which were not given"
+            )
         corrupted, labels = unigram_corruption(
             batch["input_ids"], batch["input_mask"], masked, seeds, tf.constant(self._cdf)
         )
@@ -204,4 +202,6 @@ class UnigramReplacement(ReplacementMethod):
 
 @register_method("unigram")
 def _build_unigram(config: configs.PretrainingConfig, context: BuildContext) -> UnigramReplacement:
-    return UnigramReplacement(context.token_counts, context.special.never_replacement_ids)
+    if context.token_counts is None:
+        return UnigramReplacement(None)
+    return UnigramReplacement(unigram_cdf(context.token_counts(), context.special.never_replacement_ids))

@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
+from electra_tf.pretraining.sampling import per_example_noise, replace_tokens, sample_unigram_per_example
+
 KEEP_ORIGINAL_PROB = 0.15  # share of chosen positions that keep their original token
 
 
@@ -175,8 +177,6 @@ def randomize_masked(
     token drawn from `cdf` [V] (`sampling.unigram_cdf`) with probability share / 0.85, so `share`
     of all chosen positions hold a random token, 15% keep theirs and the rest stay `[MASK]`.
     seeds: [B, 2] per-example seeds. Positions, targets and weights are unchanged."""
-    from electra_tf.pretraining.sampling import per_example_noise, replace_tokens, sample_unigram_per_example
-
     n = masked.masked_positions.shape[1]
     ids = masked.masked_input_ids
     at_slot = tf.gather(ids, masked.masked_positions, batch_dims=1)  # [B,N]

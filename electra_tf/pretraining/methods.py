@@ -30,10 +30,6 @@ _REGISTRY = Registry("replacement method")
 register_method = _REGISTRY.register  # decorator: `@register_method("name")`
 
 
-def _no_token_counts():
-    raise configs.ConfigError("this method needs the training records' token counts, which were not given")
-
-
 @dataclasses.dataclass(frozen=True)
 class BuildContext:
     """The pretrainer's parts built before its replacement method."""
@@ -41,9 +37,9 @@ class BuildContext:
     embeddings: ElectraEmbeddings
     discriminator: PretrainerPart  # a `discriminators.DiscriminatorStage` (has `.encoder`)
     special: SpecialTokens
-    # () -> int [V] numpy token counts of the training records; `unigram` calls it on its first
-    # (possibly traced) use, so it must not run TF ops: the trainer reads the counts beforehand
-    token_counts: Callable[[], object] = _no_token_counts
+    # () -> int [V] numpy token counts of the training records, read only by a builder that needs
+    # them (`unigram`); None when no records are at hand (e.g. building a model to convert it)
+    token_counts: Callable[[], object] | None = None
 
 
 def registered_methods() -> list[str]:

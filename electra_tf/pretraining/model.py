@@ -74,6 +74,8 @@ class ElectraPretrainer(tf_keras.Model):
         random_token_share: float = 0.0,
         name: str = "electra",
     ):
+        """random_token_share > 0 draws uniformly over the ids a replacement may take (every id
+        but `special.never_replacement_ids`); the vocabulary size comes from the embeddings."""
         super().__init__(name=name)
         self.embeddings = embeddings
         self.discriminator = discriminator
@@ -84,8 +86,10 @@ class ElectraPretrainer(tf_keras.Model):
         self.disc_mlm_head = disc_mlm_head
         self.disc_mlm_weight = disc_mlm_weight
         self.random_token_share = random_token_share
-        # uniform over the ids a replacement may take (BERT's random tokens)
-        self._uniform_cdf = None
+        self._uniform_cdf = None  # numpy [V]: a tf constant is made per traced graph
+        if random_token_share:
+            uniform = np.ones(embeddings.vocab_size)
+            self._uniform_cdf = sampling.unigram_cdf(uniform, special.never_replacement_ids)
 
     def call(self, batch: dict, seed: tf.Tensor, first_index=0, training=False) -> PretrainOutputs:
         """batch: int32 [B, L] input_ids / input_mask / segment_ids; seed: [2] int; first_index:
@@ -104,11 +108,6 @@ class ElectraPretrainer(tf_keras.Model):
             special_ids=(self.special.cls_id, self.special.sep_id, self.special.mask_id),
         )
         if self.random_token_share:
-            if self._uniform_cdf is None:
-                vocab_size = int(self.embeddings.word_embeddings.shape[0])
-                self._uniform_cdf = sampling.unigram_cdf(
-                    np.ones(vocab_size), self.special.never_replacement_ids
-                )
             masked = masking.randomize_masked(
                 masked,
                 seeds + [[0, 13]],
