@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo recipe lint format clean
+.PHONY: venv test test-fast demo recipe lint format clean
 
 venv: $(STAMP)
 
@@ -16,7 +16,11 @@ $(STAMP): setup.py
 	touch $(STAMP)
 
 test: venv
-	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n 2 tests
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n 2 --durations=15 tests
+
+# The suite without the tests marked slow (training, fine-tuning, real-data builds): < 3 min on 2 cores.
+test-fast: venv
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n 2 -m "not slow" tests
 
 demo: venv
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/demo.py

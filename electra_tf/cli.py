@@ -5,10 +5,21 @@ Imports nothing heavy at module level, so TF_CPP_MIN_LOG_LEVEL is set before Ten
 
 from __future__ import annotations
 
+import inspect
 import logging as py_logging
 import os
 import sys
 from collections.abc import Callable
+
+
+def flag_values(run: Callable[..., object], **given: object) -> dict[str, object]:
+    """The keyword arguments of a tool's `run(...)` from absl's parsed flags of the same names
+    (each tool's flags mirror its `run`); `given` supplies those that are not flags, e.g. the
+    positional arguments. Only `main` calls this: `run` itself never reads absl flags."""
+    from absl import flags
+
+    names = [name for name in inspect.signature(run).parameters if name not in given]
+    return {**given, **{name: flags.FLAGS[name].value for name in names}}
 
 
 def absl_main(program: str, body: Callable[[], None]) -> Callable[[list[str]], None]:

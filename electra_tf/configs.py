@@ -40,6 +40,25 @@ class BertConfig:
     initializer_range: float = 0.02
 
 
+# The flat hparams that make the model (pre-training's and fine-tuning's configs both carry them).
+ARCHITECTURE_KEYS = ("model_size", "model_hparam_overrides", "embedding_size", "vocab_size", "do_lower_case")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """The model pre-training and fine-tuning share: the discriminator's tower in upstream
+    BertConfig fields (vocab_size among them), the embedding size E and the vocabulary's casing.
+    `model_config` derives it from the flat ARCHITECTURE_KEYS hparams."""
+
+    bert: BertConfig
+    embedding_size: int
+    do_lower_case: bool = True
+
+    @property
+    def vocab_size(self) -> int:
+        return self.bert.vocab_size
+
+
 @dataclasses.dataclass(frozen=True)
 class PretrainingConfig:
     """Everything a pre-training run needs; names and defaults as upstream where upstream has them."""
@@ -104,25 +123,9 @@ class PretrainingConfig:
     # Share of the chosen positions whose generator input is a uniformly drawn token instead of
     # [MASK] (BERT's 10% random tokens; 0 = upstream ELECTRA: 85% [MASK], 15% kept).
     random_token_share: float = 0.0
-    # adaptive_exit_gen (DESIGN §6): generator exit heads after these generator layers (1-based),
-    # head j reading concat(h at exits 1..j) if exit_concat, loss weights normalised over the heads
-    # that ran, the initial exit distribution P1, step size alpha, update period, update rule.
-    exit_layers: tuple[int, ...] = (3, 6, 9, 12)
-    exit_concat: bool = True
-    exit_loss_weights: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0)
-    adaptive_init_probs: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4)
-    adaptive_alpha: float = 0.1
-    exit_update_every: int = 100
-    adaptive_update: str = "probs"  # "probs" (the paper) or "logits"
-    # noise (DESIGN §6): std of the Gaussian noise added to the selected positions' word embeddings.
-    noise_std: float = 1.0
-    # emb_gen (DESIGN §6): replacement = one of the top-k L2-nearest word embeddings (uniformly),
-    # extra loss weight * mean squared L2 distance; optional embedding init from a checkpoint (ours
-    # or upstream's: "Emb-Gen (Pre-trained)") and frozen embeddings.
-    emb_gen_top_k: int = 10
-    emb_gen_l2_weight: float = 1.0
-    emb_gen_init_checkpoint: str = ""
-    emb_gen_freeze_embeddings: bool = False
+    # The method's own hparams (a frozen dataclass from its registry entry; flat keys in --hparams
+    # and hparams.json, as upstream). None until resolved: `registry.hparams_of` gives the defaults.
+    method_hparams: Any = None
 
     # ---- derived values (upstream computes these in the constructor) ----
     @property
@@ -150,12 +153,27 @@ class PretrainingConfig:
         return os.path.join(self.model_dir, "results", "unsup_results.txt")
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True, default=dict)
+        """hparams.json: model_name, data_dir and every hparam, flat (the method's among them)."""
+        values = {"model_name": self.model_name, "data_dir": self.data_dir, **hparam_values(self)}
+        return json.dumps(values, indent=2, sort_keys=True, default=dict)
 
 
+# the keys every method shares; each method adds its own (`registry.Method.hparams`)
 HPARAM_KEYS = tuple(
-    f.name for f in dataclasses.fields(PretrainingConfig) if f.name not in ("model_name", "data_dir")
+    f.name
+    for f in dataclasses.fields(PretrainingConfig)
+    if f.name not in ("model_name", "data_dir", "method_hparams")
 )
+
+
+def hparam_values(config: PretrainingConfig) -> dict[str, Any]:
+    """The config as flat `--hparams` values: the shared keys and the method's own."""
+    values = {k: getattr(config, k) for k in HPARAM_KEYS}
+    if config.method_hparams is not None:
+        values.update(dataclasses.asdict(config.method_hparams))
+    return values
+
+
 BERT_KEYS = tuple(f.name for f in dataclasses.fields(BertConfig))
 DEBUG_SETTINGS = {"train_batch_size": 8, "num_train_steps": 20, "eval_batch_size": 4, "num_eval_steps": 2}
 
@@ -226,18 +244,28 @@ def config_from_hparams(model_name: str, data_dir: str, hparams=None) -> Pretrai
     Raises:
       ConfigError: unknown key (lists the valid keys), wrong type, or invalid value.
     """
+    from electra_tf.pretraining import registry  # the methods' own keys (imports TensorFlow)
+
     values = load_hparams(hparams)
-    check_known_keys(values, HPARAM_KEYS)
+    check_known_keys(values, HPARAM_KEYS + registry.method_hparam_names())
     merged: dict[str, Any] = {}
     if values.get("debug"):
         merged.update(DEBUG_SETTINGS)
     merged.update(values)
     defaults = PretrainingConfig()
-    for key, value in merged.items():
-        merged[key] = typed_hparam(key, value, getattr(defaults, key))
-    check_model_overrides(merged.get("model_hparam_overrides", {}))
-    config = PretrainingConfig(model_name=model_name, data_dir=data_dir, **merged)
+    shared = {k: typed_hparam(k, v, getattr(defaults, k)) for k, v in merged.items() if k in HPARAM_KEYS}
+    check_model_overrides(shared.get("model_hparam_overrides", {}))
+    config = PretrainingConfig(model_name=model_name, data_dir=data_dir, **shared)
+    method = registry.method_of(config)
+    if method.hparams is not None:
+        # keys of other methods are accepted (hparams files are shared across runs) and unused
+        own = method.default_hparams()
+        typed = {
+            k: typed_hparam(k, v, getattr(own, k)) for k, v in merged.items() if k in method.hparam_names()
+        }
+        config = dataclasses.replace(config, method_hparams=method.hparams(**typed))
     validate(config)
+    method.validate(config)
     return config
 
 
@@ -260,6 +288,25 @@ def config_from_json_file(path: str) -> PretrainingConfig:
         return config_from_hparams(model_name, data_dir, values)
     except ConfigError as e:
         raise ConfigError(f"cannot use {path}: {e}") from None
+
+
+HPARAMS_FILE = "hparams.json"  # beside a run's checkpoints: the resolved config
+
+
+def write_hparams_json(config: PretrainingConfig, directory: str | None = None) -> str:
+    """Writes `config.to_json()` as hparams.json into `directory` (default: the model dir),
+    atomically; returns the path."""
+    from electra_tf import atomic
+
+    path = os.path.join(directory or config.model_dir, HPARAMS_FILE)
+    atomic.write_text(path, config.to_json() + "\n")
+    return path
+
+
+def read_hparams_json(directory: str) -> PretrainingConfig | None:
+    """The config in `directory`/hparams.json, None when there is none (ConfigError if unusable)."""
+    path = os.path.join(directory, HPARAMS_FILE)
+    return config_from_json_file(path) if os.path.isfile(path) else None
 
 
 def validate(config: PretrainingConfig) -> None:
@@ -286,46 +333,14 @@ def validate(config: PretrainingConfig) -> None:
         raise ConfigError(f"hparam disc_mlm_weight must be >= 0, got {config.disc_mlm_weight}")
     if config.temperature <= 0:
         raise ConfigError(f"hparam temperature must be positive, got {config.temperature}")
-    _validate_exits(config)
     if not (isinstance(config.mixed_precision, bool) or config.mixed_precision == "auto"):
         value = config.mixed_precision
         raise ConfigError(f'hparam mixed_precision must be true, false or "auto", got {value!r}')
-    if config.noise_std <= 0:
-        raise ConfigError(f"hparam noise_std must be positive, got {config.noise_std}")
-    if not 1 <= config.emb_gen_top_k < config.vocab_size:
-        raise ConfigError(f"hparam emb_gen_top_k must be in [1, vocab_size), got {config.emb_gen_top_k}")
-
-
-def _validate_exits(config: PretrainingConfig) -> None:
-    layers = list(config.exit_layers)
-    if layers[0] < 1 or any(b <= a for a, b in zip(layers, layers[1:], strict=False)):
-        raise ConfigError(f"hparam exit_layers must be increasing layer counts >= 1, got {layers}")
-    per_exit = (
-        ("exit_loss_weights", "adaptive_init_probs")
-        if config.method == "adaptive_exit_gen"
-        else ("exit_loss_weights",)
-    )
-    for key in per_exit:
-        if len(getattr(config, key)) != len(layers):
-            raise ConfigError(
-                f"hparam {key} needs one value per exit layer {layers}, got {list(getattr(config, key))}"
-            )
-    probs = config.adaptive_init_probs
-    if min(probs) < 0 or abs(sum(probs) - 1.0) > 1e-6:
-        raise ConfigError(f"hparam adaptive_init_probs must be >= 0 and sum to 1, got {list(probs)}")
-    if min(config.exit_loss_weights) < 0 or sum(config.exit_loss_weights[:1]) <= 0:
-        raise ConfigError(
-            "hparam exit_loss_weights must be >= 0 with a positive first weight, "
-            f"got {list(config.exit_loss_weights)}"
-        )
-    if config.exit_update_every < 1:
-        raise ConfigError(f"hparam exit_update_every must be positive, got {config.exit_update_every}")
-    if config.adaptive_update not in ("probs", "logits"):
-        raise ConfigError(f"hparam adaptive_update must be probs or logits, got {config.adaptive_update!r}")
 
 
 def bert_config(config: PretrainingConfig) -> BertConfig:
-    """The discriminator's tower (upstream `training_utils.get_bert_config`)."""
+    """The discriminator's tower (upstream `training_utils.get_bert_config`) from the
+    ARCHITECTURE_KEYS fields of `config` (a PretrainingConfig or a fine-tuning config)."""
     values = {
         "vocab_size": config.vocab_size,
         "hidden_size": MODEL_SIZES[config.model_size],
@@ -336,6 +351,12 @@ def bert_config(config: PretrainingConfig) -> BertConfig:
     values.setdefault("num_attention_heads", max(1, values["hidden_size"] // 64))
     values.setdefault("intermediate_size", 4 * values["hidden_size"])
     return BertConfig(**values)
+
+
+def model_config(config) -> ModelConfig:
+    """The ModelConfig of a PretrainingConfig or a fine-tuning config: anything with the
+    ARCHITECTURE_KEYS fields (`bert_config` and `embedding_size` read only those)."""
+    return ModelConfig(bert_config(config), embedding_size(config), config.do_lower_case)
 
 
 def generator_config(config: PretrainingConfig) -> BertConfig:

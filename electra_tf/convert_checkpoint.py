@@ -16,33 +16,48 @@ from __future__ import annotations
 
 from absl import app, flags
 
-from electra_tf.cli import absl_main
+from electra_tf.cli import absl_main, flag_values
 
-flags.DEFINE_enum("to", None, ["upstream", "ours"], "The format to write.")
-flags.DEFINE_string("input", None, "Checkpoint prefix or directory (either format).")
-flags.DEFINE_string("output", None, "Output directory (must not exist or be empty).")
-flags.DEFINE_string("model_size", "small", "--to=ours: defaults the checkpoint's shapes are laid over.")
-flags.DEFINE_string("hparams", "{}", "--to=ours: JSON object or file merged over the defaults.")
 
-FLAGS = flags.FLAGS
+def define_flags() -> None:
+    """The command line's flags, one per keyword argument of `run` (defined only when run as a
+    program, so importing this module for `run` leaves absl's flag registry alone)."""
+    flags.DEFINE_enum("to", None, ["upstream", "ours"], "The format to write.")
+    flags.DEFINE_string("input", None, "Checkpoint prefix or directory (either format).")
+    flags.DEFINE_string("output", None, "Output directory (must not exist or be empty).")
+    flags.DEFINE_string("model_size", "small", "--to=ours: defaults the checkpoint's shapes are laid over.")
+    flags.DEFINE_string("hparams", "{}", "--to=ours: JSON object or file merged over the defaults.")
+
+
 PROGRAM = "convert_checkpoint"
 
 
-def _main() -> None:
-    if not FLAGS.to or not FLAGS.input:
+def run(
+    to: str | None, input: str | None, output: str | None, model_size: str = "small", hparams="{}"
+) -> str:
+    """The tool as a plain function (keyword arguments = the flags): converts, prints and returns
+    the written checkpoint's prefix. Bad input raises ValueError (CheckpointError, ...) and
+    writes nothing."""
+    if not to or not input:
         raise ValueError("--to and --input are required")
+    if to not in ("upstream", "ours"):
+        raise ValueError(f"--to must be upstream or ours, got {to!r}")
     from electra_tf.checkpoint_io import convert
 
-    convert.check_output(FLAGS.output)
-    if FLAGS.to == "upstream":
-        prefix = convert.to_upstream(FLAGS.input, FLAGS.output)
+    convert.check_output(output)
+    if to == "upstream":
+        prefix = convert.to_upstream(input, output)
     else:
-        prefix = convert.to_ours(FLAGS.input, FLAGS.output, FLAGS.model_size, FLAGS.hparams)
+        from electra_tf.pretraining.training_state import build_model_and_optimizer
+
+        prefix = convert.to_ours(input, output, model_size, hparams, build=build_model_and_optimizer)
     print(f"{PROGRAM}: wrote {prefix}", flush=True)
+    return prefix
 
 
-main = absl_main(PROGRAM, _main)
+main = absl_main(PROGRAM, lambda: run(**flag_values(run)))
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

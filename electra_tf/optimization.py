@@ -1,6 +1,6 @@
 """Upstream ELECTRA's optimizer: AdamW without bias correction and the warm-up/decay schedule.
 
-Update rule (DESIGN §5, upstream `AdamWeightDecayOptimizer`), per variable with gradient g:
+Update rule (docs/design.md, 'Optimizer'; upstream `AdamWeightDecayOptimizer`), per variable with gradient g:
 
     m <- b1 * m + (1 - b1) * g
     v <- b2 * v + (1 - b2) * g^2

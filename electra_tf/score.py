@@ -15,53 +15,69 @@ import sys
 
 from absl import app, flags
 
-from electra_tf.cli import absl_main
+from electra_tf.cli import absl_main, flag_values
 
-flags.DEFINE_string("checkpoint", None, "Checkpoint prefix or directory (ours or upstream).")
-flags.DEFINE_string("vocab_file", None, "The checkpoint's WordPiece vocabulary.")
-flags.DEFINE_string("model_size", "small", "Defaults for upstream checkpoints (shapes override them).")
-flags.DEFINE_string("hparams", "{}", "JSON object or file merged over the checkpoint's config.")
-flags.DEFINE_string("text", None, "The text to score.")
-flags.DEFINE_integer("max_seq_length", 128, "Longest token sequence, [CLS] and [SEP] included.")
-flags.DEFINE_bool("json", False, "Print one JSON object instead of token<TAB>probability lines.")
 
-FLAGS = flags.FLAGS
+def define_flags() -> None:
+    """The command line's flags, one per keyword argument of `run` (defined only when run as a
+    program, so importing this module for `run` leaves absl's flag registry alone)."""
+    flags.DEFINE_string("checkpoint", None, "Checkpoint prefix or directory (ours or upstream).")
+    flags.DEFINE_string("vocab_file", None, "The checkpoint's WordPiece vocabulary.")
+    flags.DEFINE_string("model_size", "small", "Defaults for upstream checkpoints (shapes override them).")
+    flags.DEFINE_string("hparams", "{}", "JSON object or file merged over the checkpoint's config.")
+    flags.DEFINE_string("text", None, "The text to score.")
+    flags.DEFINE_integer("max_seq_length", 128, "Longest token sequence, [CLS] and [SEP] included.")
+    flags.DEFINE_bool("json", False, "Print one JSON object instead of token<TAB>probability lines.")
+
+
 PROGRAM = "score"
 
 
-def _main() -> None:
+def run(
+    checkpoint: str | None,
+    vocab_file: str | None,
+    text: str | None,
+    model_size: str = "small",
+    hparams="{}",
+    max_seq_length: int = 128,
+    json: bool = False,
+) -> str:
+    """The tool as a plain function (keyword arguments = the flags): prints the scores (restore
+    notes go to stderr) and returns the printed text. Bad input raises ValueError
+    (CheckpointError, VocabError, ...)."""
     from electra_tf import configs, scoring
     from electra_tf.tokenization import FullTokenizer, load_vocab
 
-    if not FLAGS.checkpoint or not FLAGS.vocab_file or FLAGS.text is None:
+    if not checkpoint or not vocab_file or text is None:
         raise ValueError("--checkpoint, --vocab_file and --text are required")
-    if FLAGS.max_seq_length < 2:
-        raise ValueError(f"--max_seq_length must be at least 2, got {FLAGS.max_seq_length}")
-    vocab = load_vocab(FLAGS.vocab_file)
+    if max_seq_length < 2:
+        raise ValueError(f"--max_seq_length must be at least 2, got {max_seq_length}")
+    vocab = load_vocab(vocab_file)
     from electra_tf import checkpoint_io
 
-    config = checkpoint_io.config_for_checkpoint(FLAGS.checkpoint, FLAGS.model_size, FLAGS.hparams)
+    config = checkpoint_io.config_for_checkpoint(checkpoint, model_size, hparams)
     disc = configs.bert_config(config)
     if len(vocab) != disc.vocab_size:
         raise ValueError(
-            f"vocab file {FLAGS.vocab_file} has {len(vocab)} tokens but the checkpoint's word embeddings "
+            f"vocab file {vocab_file} has {len(vocab)} tokens but the checkpoint's word embeddings "
             f"have {disc.vocab_size} rows"
         )
-    if FLAGS.max_seq_length > disc.max_position_embeddings:
+    if max_seq_length > disc.max_position_embeddings:
         raise ValueError(
-            f"--max_seq_length={FLAGS.max_seq_length} exceeds the checkpoint's "
+            f"--max_seq_length={max_seq_length} exceeds the checkpoint's "
             f"{disc.max_position_embeddings} position embeddings"
         )
-    model = scoring.restore_discriminator(
-        FLAGS.checkpoint, config, log=lambda line: print(line, file=sys.stderr)
-    )
+    model = scoring.restore_discriminator(checkpoint, config, log=lambda line: print(line, file=sys.stderr))
     tokenizer = FullTokenizer(vocab, do_lower_case=config.do_lower_case)
-    tokens, probabilities = scoring.score_text(model, tokenizer, FLAGS.text, FLAGS.max_seq_length)
-    print(scoring.format_scores(tokens, probabilities, FLAGS.json), flush=True)
+    tokens, probabilities = scoring.score_text(model, tokenizer, text, max_seq_length)
+    output = scoring.format_scores(tokens, probabilities, json)
+    print(output, flush=True)
+    return output
 
 
-main = absl_main(PROGRAM, _main)
+main = absl_main(PROGRAM, lambda: run(**flag_values(run)))
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

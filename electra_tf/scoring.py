@@ -10,49 +10,32 @@ from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
-import tf_keras
 
 from electra_tf import checkpoint_io, configs
-from electra_tf.modeling.embeddings import ElectraEmbeddings, build_embeddings
-from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
+from electra_tf.modeling.backbone import ElectraBackbone
 from electra_tf.modeling.heads import DiscriminatorHead
 
 
-class ElectraDiscriminator(tf_keras.Model):
-    """Embeddings → discriminator tower → `DiscriminatorHead` → sigmoid.
+class ElectraDiscriminator(ElectraBackbone):
+    """The `ElectraBackbone` + `DiscriminatorHead` → sigmoid: P(replaced), no generator.
 
-    Variables are named as in the pretrainer ('electra/embeddings/...', 'electra/encoder/...',
+    Variables are named as upstream's ('electra/embeddings/...', 'electra/encoder/...',
     'electra/discriminator_predictions/...'), so checkpoints of either format restore into it.
     """
 
-    def __init__(
-        self,
-        embeddings: ElectraEmbeddings,
-        encoder: TransformerEncoder,
-        head: DiscriminatorHead,
-        name: str = "electra",
-    ):
-        super().__init__(name=name)
-        self.embeddings = embeddings
-        self.encoder = encoder
-        self.head = head
+    def __init__(self, model: configs.ModelConfig, name: str = "electra"):
+        super().__init__(model.bert, model.embedding_size, name=name)
+        self.head = DiscriminatorHead(model.bert.hidden_size, model.bert.initializer_range)
 
     def call(self, input_ids: tf.Tensor, input_mask: tf.Tensor, segment_ids: tf.Tensor) -> tf.Tensor:
         """input_ids, input_mask (1 = real token), segment_ids: int [B, L] → P(replaced) float32 [B, L]."""
-        emb = self.embeddings(input_ids, segment_ids, training=False)
-        hidden = self.encoder(emb, input_mask, training=False)[-1]
+        hidden = super().call(input_ids, input_mask, segment_ids, training=False)  # [B, L, H]
         return tf.sigmoid(self.head(hidden))
 
 
 def build_discriminator(config: configs.PretrainingConfig) -> ElectraDiscriminator:
-    """The discriminator of `config`'s pretrainer, with every variable created."""
-    disc = configs.bert_config(config)
-    emb_size = configs.embedding_size(config)
-    model = ElectraDiscriminator(
-        build_embeddings(disc, emb_size),
-        build_encoder(disc, emb_size),
-        DiscriminatorHead(disc.hidden_size, disc.initializer_range),
-    )
+    """The discriminator of `config`'s model (`configs.model_config`), with every variable created."""
+    model = ElectraDiscriminator(configs.model_config(config))
     ones = tf.ones([1, 2], tf.int32)
     model(ones, ones, tf.zeros_like(ones))
     return model

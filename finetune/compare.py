@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from absl import app, flags
 
-from electra_tf.cli import absl_main
+from electra_tf.cli import absl_main, flag_values
 
 PROGRAM = "compare"
 RANDOM_SUFFIX = "@random"
@@ -130,10 +130,10 @@ def compare(
 
     Every configuration is built and checked (finetune.runner.check_inputs) before any training.
     """
+    from electra_tf import atomic
     from finetune import runner
     from finetune.config import finetuning_config
     from finetune.glue_tasks import get_task
-    from finetune.results import write_atomic
 
     for task in tasks:
         get_task(task)  # unknown task names fail first, with the list of valid ones
@@ -168,37 +168,51 @@ def compare(
     md_path, json_path = output_paths(data_dir, [label for label, _, _ in runs], tasks)
     payload = {"tasks": list(tasks), "num_trials": num_trials, "hparams": shared, "table": table}
     payload["results"] = results
-    write_atomic(json_path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
-    write_atomic(md_path, markdown)
+    atomic.write_text(json_path, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    atomic.write_text(md_path, markdown)
     log(markdown)
     log(f"{PROGRAM}: table saved to {md_path} (numbers in {json_path})")
     return {"table": table, "results": results, "markdown": md_path, "json": json_path}
 
 
-flags.DEFINE_string("data_dir", None, "Holds models/<name>/ for every model and finetuning_data/.")
-flags.DEFINE_string(
-    "models", None, "Comma-separated model names under $DATA_DIR/models (name@random: random init)."
-)
-flags.DEFINE_string(
-    "tasks", "rte,mrpc,sts,cola", "Comma-separated GLUE tasks (cola sst mrpc sts qqp mnli qnli rte)."
-)
-flags.DEFINE_integer("num_trials", 3, "Fine-tuning trials per (model, task); the table shows their median.")
-flags.DEFINE_string("hparams", "{}", "Fine-tuning hparams (JSON or file) shared by every run.")
-FLAGS = flags.FLAGS
+def define_flags() -> None:
+    """The command line's flags, one per keyword argument of `run` (defined only when run as a
+    program, so importing this module leaves absl's flag registry alone)."""
+    flags.DEFINE_string("data_dir", None, "Holds models/<name>/ for every model and finetuning_data/.")
+    flags.DEFINE_string(
+        "models", None, "Comma-separated model names under $DATA_DIR/models (name@random: random init)."
+    )
+    flags.DEFINE_string(
+        "tasks", "rte,mrpc,sts,cola", "Comma-separated GLUE tasks (cola sst mrpc sts qqp mnli qnli rte)."
+    )
+    flags.DEFINE_integer(
+        "num_trials", 3, "Fine-tuning trials per (model, task); the table shows their median."
+    )
+    flags.DEFINE_string("hparams", "{}", "Fine-tuning hparams (JSON or file) shared by every run.")
 
 
-def _main() -> None:
+def run(
+    data_dir: str | None,
+    models: str | None,
+    tasks: str = "rte,mrpc,sts,cola",
+    num_trials: int = 3,
+    hparams="{}",
+) -> dict:
+    """The tool as a plain function (keyword arguments = the flags: `models` and `tasks` comma-
+    separated, `hparams` JSON, a file or a dict): `compare` printing its progress and the table.
+    Bad input raises ValueError before any training."""
     from electra_tf.configs import load_hparams
 
-    if not FLAGS.data_dir or not os.path.isdir(FLAGS.data_dir):
-        raise ValueError(f"--data_dir not found: {FLAGS.data_dir}")
-    models = parse_list(FLAGS.models, "models")
-    tasks = parse_list(FLAGS.tasks, "tasks")
-    compare(FLAGS.data_dir, models, tasks, FLAGS.num_trials, load_hparams(FLAGS.hparams))
+    if not data_dir or not os.path.isdir(data_dir):
+        raise ValueError(f"--data_dir not found: {data_dir}")
+    model_list = parse_list(models, "models")
+    task_list = parse_list(tasks, "tasks")
+    return compare(data_dir, model_list, task_list, num_trials, load_hparams(hparams))
 
 
-main = absl_main(PROGRAM, _main)
+main = absl_main(PROGRAM, lambda: run(**flag_values(run)))
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

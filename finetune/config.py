@@ -34,7 +34,7 @@ from electra_tf.tokenization import load_vocab
 from finetune import glue_tasks
 
 SIZE_LEARNING_RATES = {"small": 3e-4, "base": 1e-4, "large": 5e-5}
-ARCHITECTURE_KEYS = ("model_size", "model_hparam_overrides", "embedding_size", "vocab_size", "do_lower_case")
+ARCHITECTURE_KEYS = configs.ARCHITECTURE_KEYS  # taken from the pre-trained model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,26 +113,17 @@ class FinetuningConfig:
         return os.path.join(self.pretrained_model_dir, "test_predictions")
 
     @property
-    def pretraining_config(self) -> configs.PretrainingConfig:
-        """The architecture values as a PretrainingConfig, for configs.bert_config / embedding_size."""
-        return configs.PretrainingConfig(
-            model_name=self.model_name,
-            data_dir=self.data_dir,
-            model_size=self.model_size,
-            model_hparam_overrides=dict(self.model_hparam_overrides),
-            embedding_size=self.embedding_size,
-            vocab_size=self.vocab_size,
-            do_lower_case=self.do_lower_case,
-            max_seq_length=self.max_seq_length,
-        )
+    def model(self) -> configs.ModelConfig:
+        """The model, derived from the architecture fields exactly as pre-training derives it."""
+        return configs.model_config(self)
 
     @property
     def bert_config(self) -> configs.BertConfig:
-        return configs.bert_config(self.pretraining_config)
+        return self.model.bert
 
     @property
     def embedding_size_resolved(self) -> int:
-        return configs.embedding_size(self.pretraining_config)
+        return self.model.embedding_size
 
     def to_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
@@ -230,9 +221,7 @@ def _pretrained_architecture(init_checkpoint: str | None, pretrained_model_dir: 
             hint = '(hparam "init_checkpoint": "" fine-tunes from random initialisation)'
             raise checkpoint_io.CheckpointError(f"init_checkpoint: {e} {hint}") from None
     if pretraining is None:
-        path = os.path.join(pretrained_model_dir, "hparams.json")
-        if os.path.isfile(path):
-            pretraining = configs.config_from_json_file(path)
+        pretraining = configs.read_hparams_json(pretrained_model_dir)
     if pretraining is None:
         return {}
     return {key: getattr(pretraining, key) for key in ARCHITECTURE_KEYS}

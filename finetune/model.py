@@ -1,4 +1,4 @@
-"""The fine-tuning model: ELECTRA's discriminator tower + upstream's one-layer task head.
+"""The fine-tuning model: the discriminator's `ElectraBackbone` + upstream's one-layer task head.
 
 Shapes: B = batch, L = sequence length, H = hidden size, C = number of labels.
 
@@ -17,24 +17,10 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import configs
-from electra_tf.modeling.embeddings import build_embeddings
-from electra_tf.modeling.encoder import build_encoder
+from electra_tf.modeling.backbone import ElectraBackbone
 from finetune.glue_tasks import GlueTask
 
-
-class ElectraBackbone(tf_keras.layers.Layer):
-    """Embeddings + the discriminator's encoder, under the name scope "electra"."""
-
-    def __init__(self, bert: configs.BertConfig, embedding_size: int, name: str = "electra", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.num_layers = bert.num_hidden_layers
-        self.embeddings = build_embeddings(bert, embedding_size)
-        self.encoder = build_encoder(bert, embedding_size, name="encoder")
-
-    def call(self, input_ids: tf.Tensor, input_mask: tf.Tensor, segment_ids: tf.Tensor, training=False):
-        """int [B, L] ids, mask (1 = real token), segments → final hidden states [B, L, H] float32."""
-        embedded = self.embeddings(input_ids, segment_ids, training=training)
-        return self.encoder(embedded, input_mask, training=training)[-1]
+__all__ = ["ElectraBackbone", "ElectraClassifier", "TaskHead", "build_classifier"]
 
 
 class TaskHead(tf_keras.layers.Layer):

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 
 import numpy as np
 
+from electra_tf import atomic
 from finetune.glue_tasks import GlueTask
 
 # GLUE submission file names (the GLUE benchmark's), by (task, test split).
@@ -84,27 +83,12 @@ def _json_safe(value):
     return value
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Writes text to path via a temporary file in the same folder and os.replace."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_results(txt_path: str, json_path: str, trials: Sequence[TrialResults], hparams: dict) -> dict:
     """Writes both results files (atomically); returns {"trials": [...], "summary": {...}}."""
     summary = summarize(trials)
-    write_atomic(txt_path, results_text(trials, summary))
+    atomic.write_text(txt_path, results_text(trials, summary))
     payload = {"trials": list(trials), "summary": summary, "hparams": hparams}
-    write_atomic(json_path, json.dumps(_json_safe(payload), indent=2, sort_keys=False) + "\n")
+    atomic.write_text(json_path, json.dumps(_json_safe(payload), indent=2, sort_keys=False) + "\n")
     return {"trials": list(trials), "summary": summary}
 
 

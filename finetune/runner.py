@@ -22,6 +22,7 @@ import os
 import shutil
 from collections.abc import Callable
 
+from electra_tf import atomic
 from finetune import features as features_lib
 from finetune import glue_tasks, results
 from finetune.config import FinetuningConfig, validate
@@ -137,11 +138,9 @@ def check_inputs(config: FinetuningConfig) -> Inputs:
         from electra_tf import checkpoint_io
         from finetune.model import build_classifier
 
-        checkpoint = checkpoint_io.read_upstream_arrays(config.init_checkpoint, config.pretraining_config)
+        checkpoint = checkpoint_io.read_upstream_arrays(config.init_checkpoint)
         model = build_classifier(config.bert_config, config.embedding_size_resolved, tasks[0].task)
-        _, report = checkpoint_io.plan_restore(
-            checkpoint, model.backbone_variables, config.pretraining_config
-        )
+        _, report = checkpoint_io.plan_restore(checkpoint, model.backbone_variables, config)
         kept = {name: checkpoint.arrays[name] for name in report.restored}
         init = InitCheckpoint(
             checkpoint.prefix,
@@ -202,9 +201,7 @@ def _train_or_restore(config, inputs: Inputs, t: TaskInputs, feats: _TaskFeature
     if inputs.init is not None:
         from electra_tf import checkpoint_io
 
-        plan, _ = checkpoint_io.plan_restore(
-            inputs.init.arrays, model.backbone_variables, config.pretraining_config
-        )
+        plan, _ = checkpoint_io.plan_restore(inputs.init.arrays, model.backbone_variables, config)
         for variable, value in plan:
             variable.assign(value)
         log(
@@ -263,7 +260,7 @@ def _write_test_outputs(config, model, t: TaskInputs, feats: _TaskFeatures, tria
         if t.task.is_regression:
             predictions = features_lib.denormalize_sts(predictions)
         path = os.path.join(folder, results.SUBMISSION_FILES[(t.task.name, split)])
-        results.write_atomic(path, results.submission_text(t.task, indices, predictions))
+        atomic.write_text(path, results.submission_text(t.task, indices, predictions))
         log(f"wrote {len(indices)} {t.task.name} {split} predictions to {path}")
 
 

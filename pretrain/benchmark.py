@@ -1,7 +1,7 @@
 """Times full pre-training steps of every method and of the tf-models anchor side by side.
 
     python pretrain/benchmark.py                      # every registered method + the anchor, gen 0.25
-    python pretrain/benchmark.py --methods=electra,emb_gen --generator_hidden_size=0.25,1.0
+    python pretrain/benchmark.py --methods=electra,noise --generator_hidden_size=0.25,1.0
 
 Every (method, generator size) pair gets its own model, optimizer and compiled train step — the
 real `Trainer` step (masking, generator, discriminator, optimizer update, the method's own state) —
@@ -12,12 +12,11 @@ Reported: the median step time → steps/s and tokens/s, the ratios to our `elec
 at the same generator size, and the peak RSS while the pair's steps ran (process-wide: the other
 pairs' models stay resident). The input pipeline is timed separately on TFRecords.
 
-Methods without a generator size of their own (`early_exit_disc`, whose generator is the
-discriminator's encoder, and the generator-free `noise` and `emb_gen`) are built once and compared
-with `electra` and the anchor at generator size 1.0 (as the paper's ratios imply) when it is
-measured, else at the first size. `early_exit_disc` runs with its exit pinned at
-`--early_exit_layer` and no probe steps while timed (in training, one step in `exit_update_every`
-is a full-depth probe).
+Methods whose registry entry says the generator sizes do not apply (a tied or generator-free
+generator) are built once and compared with `electra` and the anchor at generator size 1.0 (as the
+paper's ratios imply) when it is measured, else at the first size. A method's `timing_hparams` are
+merged in (e.g. no exit updates while timed), and a discriminator with exits runs with its exit
+pinned at `--exit_layer`.
 """
 
 from __future__ import annotations
@@ -50,7 +49,9 @@ flags.DEFINE_bool(
     False,
     "Run the anchor's encoders in bfloat16 too (a work-around; out of the box it is float32 only).",
 )
-flags.DEFINE_integer("early_exit_layer", 9, "early_exit_disc: the exit layer the timed steps run to.")
+flags.DEFINE_integer(
+    "exit_layer", 9, "Methods whose discriminator has exits: the exit layer the timed steps run to."
+)
 flags.DEFINE_string("hparams", "{}", "JSON object or file merged over the defaults of every pair.")
 flags.DEFINE_string("input_records", "", "TFRecords glob for the input-pipeline timing ('' = synthetic).")
 flags.DEFINE_string("json", None, "Also write the results as a JSON list to this path.")
@@ -58,18 +59,17 @@ flags.DEFINE_string("json", None, "Also write the results as a JSON list to this
 FLAGS = flags.FLAGS
 PROGRAM = "benchmark"
 MASK_ID, CLS_ID, SEP_ID = 103, 101, 102  # the BERT uncased ids
-# The generator is the discriminator's encoder (early_exit_disc) or absent (noise, emb_gen).
-NO_GENERATOR_SIZE = ("early_exit_disc", "noise", "emb_gen")
 MIXED_PRECISION = {"auto": "auto", "true": True, "false": False}
 
 
 def make_pairs(methods: list[str], sizes: list[float], anchor: bool):
     """Every (method, generator size), the anchor at every size; a method without a size once."""
+    from electra_tf.pretraining.registry import get_method
     from pretrain.benchmarking import ANCHOR, Pair
 
-    names = methods + ([ANCHOR] if anchor else [])
-    pairs = [Pair(m, s) for s in sizes for m in names if m not in NO_GENERATOR_SIZE]
-    return pairs + [Pair(m, None) for m in methods if m in NO_GENERATOR_SIZE]
+    sized = [m for m in methods if get_method(m).generator_sized] + ([ANCHOR] if anchor else [])
+    pairs = [Pair(m, s) for s in sizes for m in sized]
+    return pairs + [Pair(m, None) for m in methods if not get_method(m).generator_sized]
 
 
 def build_pair(pair, base_hparams: dict) -> None:
@@ -77,6 +77,7 @@ def build_pair(pair, base_hparams: dict) -> None:
 
     from electra_tf import configs
     from electra_tf.pretraining.model import SpecialTokens
+    from electra_tf.pretraining.registry import get_method
     from pretrain.benchmarking import ANCHOR, synthetic_batch
     from pretrain.tfm_anchor import AnchorTrainer
     from pretrain.trainer import Trainer
@@ -90,8 +91,8 @@ def build_pair(pair, base_hparams: dict) -> None:
         "jit_compile": FLAGS.jit_compile,
         "mixed_precision": MIXED_PRECISION[FLAGS.mixed_precision],
     }
-    if pair.method == "early_exit_disc":
-        hparams["exit_update_every"] = 10**9  # no probe after the first step: the exit stays pinned
+    if pair.method != ANCHOR:
+        hparams.update(get_method(pair.method).timing_hparams)
     config = configs.config_from_hparams("benchmark", "/nonexistent", hparams)
     pair.config = config
     batch = synthetic_batch(FLAGS.batch_size, FLAGS.max_seq_length, config.vocab_size, CLS_ID, SEP_ID)
@@ -103,14 +104,12 @@ def build_pair(pair, base_hparams: dict) -> None:
     pair.trainer = Trainer(
         config, tf.distribute.get_strategy(), special, [], log=lambda _: None, dataset=dataset
     )
-    if pair.method == "early_exit_disc":
-        pair.trainer.model.discriminator.pin_exit(FLAGS.early_exit_layer)
+    pair.trainer.model.discriminator.pin_exit(FLAGS.exit_layer)  # no-op without exits
 
 
 def _main() -> None:
     from electra_tf import configs, precision
-    from electra_tf.pretraining import model  # noqa: F401  (imports, hence registers, every method)
-    from electra_tf.pretraining.methods import registered_methods
+    from electra_tf.pretraining.registry import registered_methods
     from pretrain.benchmarking import ANCHOR, electra_train_flops, input_records_per_sec, results, timed_steps
 
     methods = [m.strip() for m in FLAGS.methods.split(",") if m.strip()] or registered_methods()

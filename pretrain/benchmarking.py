@@ -23,7 +23,7 @@ class Pair:
 
     method: str
     generator_hidden_size: float | None  # None: the method has no generator size of its own
-    trainer: object = None  # anything with run_step() -> {"loss_total": ...}
+    trainer: object = None  # anything with run_step() -> {"losses": {"total": ...}}
     config: object = None  # its PretrainingConfig
     times: list[float] = dataclasses.field(default_factory=list)
     peak_rss_mb: float = 0.0
@@ -78,7 +78,7 @@ def timed_steps(pair: Pair, count: int) -> list[float]:
     times = []
     for _ in range(count):
         start = time.perf_counter()
-        float(pair.trainer.run_step()["loss_total"])  # waits for the step
+        float(pair.trainer.run_step()["losses"]["total"])  # waits for the step
         times.append(time.perf_counter() - start)
     pair.peak_rss_mb = max(pair.peak_rss_mb, peak_rss_mb())
     return times

@@ -21,11 +21,9 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from electra_tf.pretraining import masking
-from electra_tf.pretraining.generator_free import unigram_corruption
-from electra_tf.pretraining.methods import per_example_seeds
+from electra_tf.pretraining import masking, seeds
 from electra_tf.pretraining.parts import SpecialTokens
-from electra_tf.pretraining.sampling import unigram_cdf
+from electra_tf.pretraining.sampling import unigram_cdf, unigram_corruption
 from pretrain.input_pipeline import pretraining_dataset, token_counts
 
 FLAG_RATIO = 3.0
@@ -117,18 +115,22 @@ class Diagnostics:
         self.batches = []
         for k, batch in enumerate(batches):
             size = batch["input_ids"].shape[0]
-            seeds = per_example_seeds(tf.constant(DIAGNOSTIC_SEED, tf.int64), k * size, size)
+            example_seeds = seeds.per_example_seeds(tf.constant(DIAGNOSTIC_SEED, tf.int64), k * size, size)
             masked = masking.mask_inputs_per_example(
                 batch["input_ids"],
                 batch["input_mask"],
-                seeds,
+                example_seeds,
                 mask_prob=mask_prob,
                 max_predictions=max_predictions,
                 mask_id=special.mask_id,
                 special_ids=(special.cls_id, special.sep_id, special.mask_id),
             )
             corrupted, labels = unigram_corruption(
-                batch["input_ids"], batch["input_mask"], masked, seeds + [[0, 7]], cdf
+                batch["input_ids"],
+                batch["input_mask"],
+                masked,
+                seeds.stream(example_seeds, seeds.REPLACEMENT_STREAM),
+                cdf,
             )
             self.batches.append((corrupted, batch["input_mask"], batch["segment_ids"], labels.numpy()))
         self.probe = probe or []

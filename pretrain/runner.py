@@ -58,6 +58,7 @@ def train_or_eval(
     `max_seconds` and `on_log` are `Trainer.train`'s."""
     import tensorflow as tf
 
+    from electra_tf import configs
     from electra_tf.pretraining.model import SpecialTokens
     from pretrain import trainer as trainer_lib
 
@@ -80,7 +81,7 @@ def train_or_eval(
     # Resume, or load init_checkpoint (CheckpointError if it is missing or does not fit), before
     # anything is written to the model dir.
     trainer.restore()
-    trainer_lib.write_hparams(trainer.config)  # mixed_precision resolved
+    configs.write_hparams_json(trainer.config)  # mixed_precision resolved
     results: dict[str, float] = {}
     if config.do_train:
         results = trainer.train(stop_at_step=stop_at_step, max_seconds=max_seconds, on_log=on_log)

@@ -21,6 +21,7 @@ import time
 
 from absl import app, flags
 
+from electra_tf import atomic
 from electra_tf.cli import absl_main
 
 
@@ -196,9 +197,7 @@ def _write(out_dir: str, sweep: dict, results: dict) -> list[dict]:
         (".json", json.dumps({"sweep": sweep, "runs": results, "table": rows}, indent=1, default=float)),
         (".md", markdown_table(rows) + "\n"),
     ):
-        with open(stem + suffix + ".tmp", "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(stem + suffix + ".tmp", stem + suffix)
+        atomic.write_text(stem + suffix, text)
     plot(results, stem + ".png")
     return rows
 

@@ -70,7 +70,7 @@ def fixed_masked_batch(batch: dict, num_predictions: int, mask_id: int, seed: in
 
 
 class AnchorTrainer:
-    """tf-models ELECTRA on one fixed batch: `run_step()` → {"loss_total": scalar}."""
+    """tf-models ELECTRA on one fixed batch: `run_step()` → {"losses": {"total": scalar}}."""
 
     def __init__(self, config: configs.PretrainingConfig, batch: dict, mask_id: int, mixed: bool = False):
         disc_tower, gen_tower = configs.bert_config(config), configs.generator_config(config)
@@ -118,7 +118,7 @@ class AnchorTrainer:
         variables = self.model.trainable_variables
         grads, _ = tf.clip_by_global_norm(tape.gradient(loss, variables), 1.0)
         self.optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return {"loss_total": loss}
+        return {"losses": {"total": loss}}
 
     def run_step(self) -> dict[str, tf.Tensor]:
         return self._step(self.inputs)

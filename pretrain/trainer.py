@@ -22,6 +22,7 @@ import tf_keras
 from electra_tf import configs, precision
 from electra_tf.checkpoint_io import restore_variables
 from electra_tf.optimization import create_optimizer
+from electra_tf.pretraining import metric_table, seeds
 from electra_tf.pretraining.metrics import StreamingAUC
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
 from electra_tf.progress import format_duration
@@ -36,30 +37,10 @@ def _accumulate(acc: dict[str, float], values: dict) -> None:
         acc[k] = acc.get(k, 0.0) + float(v)
 
 
-def _ratio_of(acc: dict[str, float]):
-    """ratio(a, b) = acc[a] / acc[b] over accumulated sums (0 when b is 0)."""
-    return lambda a, b: acc.get(a, 0.0) / max(acc.get(b, 0.0), 1e-9)
-
-
 def _first_example_index(batch) -> tf.Tensor:
     """In a replica context: the global index of this replica's first example."""
     ctx = tf.distribute.get_replica_context()
     return ctx.replica_id_in_sync_group * tf.shape(batch["input_ids"])[0]
-
-
-def window_scalars(acc: dict[str, float], steps: int) -> dict[str, float]:
-    """Per-window sums → the DESIGN §7 scalars."""
-    out = {f"loss/{k[5:]}": v / steps for k, v in acc.items() if k.startswith("loss_")}
-    ratio = _ratio_of(acc)
-    if "masked" in acc:
-        out["acc/mlm"] = ratio("mlm_correct", "masked")
-        out["acc/sampled_mlm"] = ratio("sampled_correct", "masked")
-    if "disc_mlm_masked" in acc:
-        out["acc/disc_mlm"] = ratio("disc_mlm_correct", "disc_mlm_masked")
-    out["acc/disc"] = ratio("disc_correct", "disc_tokens")
-    out["disc/precision"] = ratio("disc_tp", "disc_predicted")
-    out["disc/recall"] = ratio("disc_tp", "disc_replaced")
-    return out
 
 
 class Trainer:
@@ -159,7 +140,7 @@ class Trainer:
             if getattr(keras_rng, "_generator", None) is not None:
                 generators.append(keras_rng._generator)
         for i, generator in enumerate(generators):
-            generator.reset_from_seed(seed * 1_000_003 + i + 1)
+            generator.reset_from_seed(seed * seeds.EXAMPLE_STRIDE + i + 1)
         holder = tf.Module()
         holder.generators = generators
         return holder
@@ -183,9 +164,7 @@ class Trainer:
                 terms[name] = term.numerator / (ctx.all_reduce("sum", term.denominator) + 1e-6)
             loss = tf.add_n([out.losses[n].weight * t for n, t in terms.items()])
         grads = ctx.all_reduce("sum", tape.gradient(loss, variables))
-        scalars = {f"loss_{n}": t for n, t in terms.items()}
-        scalars["loss_total"] = loss
-        scalars.update(out.sums)
+        scalars = {"losses": {**terms, metric_table.TOTAL_LOSS: loss}, "sums": out.sums}
         return ctx.all_reduce("sum", scalars), grads, out
 
     def _replica_step_fn(self, batch, seed):
@@ -201,18 +180,19 @@ class Trainer:
         seed = self.rng.make_seeds(1)[:, 0]
         batch = next(iterator)
         results = self.strategy.run(self._replica_step, args=(batch, seed))
-        sums = self.strategy.experimental_local_results(results)[0]
-        self.model.after_step(sums)  # the method's own state (e.g. the adaptive exit distribution)
-        return sums
+        scalars = self.strategy.experimental_local_results(results)[0]
+        self.model.after_step(scalars["sums"])  # the parts' own state (e.g. an exit distribution)
+        return scalars
 
-    def run_step(self) -> dict[str, tf.Tensor]:
-        """One compiled train step on the next batch; returns its scalar sums (over replicas)."""
+    def run_step(self) -> dict[str, dict[str, tf.Tensor]]:
+        """One compiled train step on the next batch → {"losses": {term: loss, "total": loss},
+        "sums": {metric sum key: value}}, summed over replicas."""
         return self._train_step(self.iterator)
 
     def restore(self) -> bool:
         """Restores the latest checkpoint of model_dir if there is one; True if it did. Otherwise
         the model variables come from `init_checkpoint`, if set (the optimizer stays at step 0),
-        then from the parts' own `initial_checkpoints` (e.g. `emb_gen_init_checkpoint`)."""
+        then from the parts' own `initial_checkpoints` (e.g. a method's pre-trained embeddings)."""
         path = self.manager.restore_or_initialize()
         if path:
             self.log(f"resumed from {path} at step {self.step}")
@@ -224,7 +204,7 @@ class Trainer:
                 restore_variables(
                     self.config.init_checkpoint, self.model.trainable_variables, self.config, self.log
                 )
-            for checkpoint, variables in self.model.initial_checkpoints():  # e.g. emb_gen's embeddings
+            for checkpoint, variables in self.model.initial_checkpoints():
                 restore_variables(checkpoint, variables, self.config, self.log)
         return path is not None
 
@@ -241,17 +221,20 @@ class Trainer:
         cfg = self.config
         last_step = min(cfg.num_train_steps, stop_at_step or cfg.num_train_steps)
         writer = tf.summary.create_file_writer(cfg.model_dir)
-        acc: dict[str, float] = {}
+        losses: dict[str, float] = {}
+        sums: dict[str, float] = {}
         window_steps, window_start, last = 0, time.monotonic(), {}
         run_start, run_start_step = time.monotonic(), self.step
         while self.step < last_step:
-            _accumulate(acc, self.run_step())
+            scalars = self.run_step()
+            _accumulate(losses, scalars["losses"])
+            _accumulate(sums, scalars["sums"])
             window_steps += 1
             step = self.step
             if step % cfg.log_every == 0 or step == last_step:
                 elapsed = time.monotonic() - window_start
-                last = window_scalars(acc, window_steps)
-                last.update(self.model.summary_scalars(acc))
+                last = metric_table.window_scalars(losses, sums, window_steps)
+                last.update(self.model.summary_scalars(sums))
                 last["disc/auc"] = float(self.auc.result())
                 last["lr"] = float(self.optimizer.learning_rate(step - 1))
                 last["perf/steps_per_sec"] = window_steps / elapsed
@@ -265,7 +248,7 @@ class Trainer:
                 self.log(self._log_line(step, last, (last_step - step) / max(rate, 1e-9)))
                 if on_log is not None:
                     on_log(step, dict(last))
-                acc, window_steps, window_start = {}, 0, time.monotonic()
+                losses, sums, window_steps, window_start = {}, {}, 0, time.monotonic()
                 self.auc.reset_state()
                 if max_seconds is not None and time.monotonic() - run_start >= max_seconds:
                     last_step = step
@@ -280,11 +263,7 @@ class Trainer:
         return os.path.join(self.config.model_dir, f"ckpt-{step}")
 
     def _log_line(self, step: int, s: dict[str, float], eta: float) -> str:
-        parts = [f"step {step}/{self.config.num_train_steps}"]
-        losses = ("loss/total", "loss/mlm", "loss/disc", "loss/disc_mlm", "loss/emb_l2")
-        parts += [f"{k}={s[k]:.4f}" for k in losses if k in s]
-        keys = ("acc/mlm", "acc/disc_mlm", "acc/disc", "disc/auc", "disc/auc_unigram", "disc/hidden_cosine")
-        parts += [f"{k}={s[k]:.3f}" for k in keys if k in s]
+        parts = [f"step {step}/{self.config.num_train_steps}"] + metric_table.console_fields(s)
         if "probe/flagged" in s:
             parts.append(
                 f"probe flagged {int(s['probe/flagged'])} (median ratio {s['probe/median_ratio']:.2f})"
@@ -292,12 +271,6 @@ class Trainer:
         parts.append(f"{s['perf/steps_per_sec']:.2f} steps/s")
         parts.append(f"ETA {format_duration(eta)}")
         return " | ".join(parts)
-
-
-def write_hparams(config: configs.PretrainingConfig) -> None:
-    os.makedirs(config.model_dir, exist_ok=True)
-    with open(os.path.join(config.model_dir, "hparams.json"), "w", encoding="utf-8") as f:
-        f.write(config.to_json() + "\n")
 
 
 def evaluate(trainer: Trainer, files: list[str], num_steps: int, batch_size: int) -> dict[str, float]:
@@ -310,39 +283,29 @@ def evaluate(trainer: Trainer, files: list[str], num_steps: int, batch_size: int
     def replica_fn(batch, seed):
         out = model(batch, seed, _first_example_index(batch), training=False)
         auc.update_state(out.labels, out.disc_probs, out.input_mask)
-        sums = dict(out.sums)
-        for name, term in out.losses.items():
-            sums[f"num_{name}"], sums[f"den_{name}"] = term.numerator, term.denominator
-        return tf.distribute.get_replica_context().all_reduce("sum", sums)
+        terms = {name: (term.numerator, term.denominator) for name, term in out.losses.items()}
+        return tf.distribute.get_replica_context().all_reduce("sum", {"losses": terms, "sums": out.sums})
 
     @tf.function
     def eval_step(batch, seed):
         return strategy.experimental_local_results(strategy.run(replica_fn, args=(batch, seed)))[0]
 
     rng = tf.random.Generator.from_seed(cfg.seed + 1)
-    acc: dict[str, float] = {}
+    loss_sums: dict[str, list[float]] = {}
+    sums: dict[str, float] = {}
     steps = 0
     for batch in strategy.experimental_distribute_dataset(dataset.take(num_steps)):
-        _accumulate(acc, eval_step(batch, rng.make_seeds(1)[:, 0]))
+        scalars = eval_step(batch, rng.make_seeds(1)[:, 0])
+        _accumulate(sums, scalars["sums"])
+        for term, pair in scalars["losses"].items():
+            total = loss_sums.setdefault(term, [0.0, 0.0])
+            total[0] += float(pair[0])
+            total[1] += float(pair[1])
         steps += 1
     if not steps:
         raise ValueError(f"no evaluation batch of {batch_size} examples in {len(files)} file(s)")
-    ratio = _ratio_of(acc)
-    results = {
-        "disc_accuracy": ratio("disc_correct", "disc_tokens"),
-        "disc_auc": float(auc.result()),
-        "disc_loss": ratio("num_disc", "den_disc"),
-        "disc_precision": ratio("disc_tp", "disc_predicted"),
-        "disc_recall": ratio("disc_tp", "disc_replaced"),
-        "global_step": trainer.step,
-        "eval_steps": steps,
-    }
-    if "masked" in acc:
-        results["masked_lm_accuracy"] = ratio("mlm_correct", "masked")
-        results["masked_lm_loss"] = ratio("num_mlm", "den_mlm")
-        results["sampled_masked_lm_accuracy"] = ratio("sampled_correct", "masked")
-    if "disc_mlm_masked" in acc:
-        results["disc_mlm_accuracy"] = ratio("disc_mlm_correct", "disc_mlm_masked")
+    results = metric_table.eval_results({k: tuple(v) for k, v in loss_sums.items()}, sums)
+    results.update(disc_auc=float(auc.result()), global_step=trainer.step, eval_steps=steps)
     if trainer.diagnostics is not None:
         for name, value in trainer.diagnostics(model).items():
             results[name.replace("/", "_")] = value  # disc_auc_unigram, disc_hidden_cosine, probe_*

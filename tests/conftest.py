@@ -1,26 +1,26 @@
-"""Shared test fixtures: paths to ../shared data (tests skip cleanly when it is absent)."""
+"""Shared test fixtures: paths to ../shared data (tests skip cleanly when it is absent), the
+session's tiny data dir, and the `slow` marker (`make test-fast` leaves those tests out)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
+
+from tests.helpers import CORPUS_DIR, GLUE_DIR, VOCAB_FILE, build_once, corpus_file
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Deterministic TF kernels: tests compare runs bit for bit (e.g. straight vs resumed training).
 os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.environ.get("ELECTRA_TF_SHARED", os.path.join(os.path.dirname(REPO), "shared"))
-CORPUS_DIR = os.path.join(SHARED, "data", "corpus", "AA")
-VOCAB_FILE = os.path.join(SHARED, "data", "vocab", "vocab.txt")
 
-
-def corpus_file(i: int) -> str:
-    return os.path.join(CORPUS_DIR, f"wiki_{i:02d}")
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "slow: tens of seconds or more on 2 busy cores (trains, fine-tunes or builds real data); "
+        "`make test-fast` runs -m 'not slow'",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -37,57 +37,33 @@ def bert_vocab_file() -> str:
     return VOCAB_FILE
 
 
-def run_script(script: str, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Runs a repo script with this interpreter; returns the completed process (text output)."""
-    return subprocess.run(
-        [sys.executable, os.path.join(REPO, script), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-    )
-
-
-# A small real pre-training data dir (2 Wikipedia shards, learned 2000-token vocab), built once per
-# session and shared by the pretrain, finetune and checkpoint tests.
-TINY_MODEL = {
-    "embedding_size": 64,
-    "generator_hidden_size": 0.25,
-    "model_hparam_overrides": {
-        "hidden_size": 128,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
-        "intermediate_size": 512,
-    },
-    "max_seq_length": 64,
-    "train_batch_size": 32,
-    "eval_batch_size": 32,
-    # float32: the runs are compared with float32 references (bit-exact resumes, 2 replicas vs 1),
-    # and "auto" would pick bfloat16 on a machine with native bfloat16.
-    "mixed_precision": False,
-}
-# adaptive_exit_gen on TINY_MODEL: one exit after each of the generator's 2 layers.
-TINY_ADAPTIVE_EXITS = {"method": "adaptive_exit_gen", "exit_layers": [1, 2], "exit_loss_weights": [1.0, 2.0]}
+@pytest.fixture(scope="session")
+def glue_dir() -> str:
+    if not os.path.isdir(os.path.join(GLUE_DIR, "RTE")):
+        pytest.skip(f"shared GLUE data not present at {GLUE_DIR}")
+    return GLUE_DIR
 
 
 @pytest.fixture(scope="session")
 def wiki_data_dir(shared_corpus, tmp_path_factory) -> str:
-    data_dir = tmp_path_factory.mktemp("wiki_data")
-    corpus = data_dir / "corpus"
-    corpus.mkdir()
-    for i in (1, 2):
-        shutil.copy(corpus_file(i), corpus)
-    records = data_dir / "pretrain_tfrecords"
-    proc = run_script(
-        "data_prep/build_pretraining_dataset.py",
-        f"--corpus_dir={corpus}",
-        f"--output_dir={records}",
-        "--learn_vocab_size=2000",
-        "--max_seq_length=64",
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    os.replace(records / "vocab.txt", data_dir / "vocab.txt")
-    return str(data_dir)
+    """A small real pre-training data dir (2 Wikipedia shards, learned 2000-token vocab), built
+    in-process once per run (for all xdist workers) and shared by the pretrain, finetune and
+    checkpoint tests. Tests write only under models/<a name of their own>."""
+
+    def build(data_dir: str) -> None:
+        from data_prep import build_pretraining_dataset
+
+        corpus = os.path.join(data_dir, "corpus")
+        os.mkdir(corpus)
+        for i in (1, 2):
+            shutil.copy(corpus_file(i), corpus)
+        records = os.path.join(data_dir, "pretrain_tfrecords")
+        build_pretraining_dataset.run(
+            corpus_dir=corpus, output_dir=records, learn_vocab_size=2000, max_seq_length=64
+        )
+        os.replace(os.path.join(records, "vocab.txt"), os.path.join(data_dir, "vocab.txt"))
+
+    return build_once(tmp_path_factory, "wiki_data", build)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from electra_tf.tokenization import (
     load_vocab,
     normalize_text,
 )
-from tests.conftest import corpus_file
+from tests.helpers import corpus_file
 
 TINY_VOCAB = [
     "[PAD]",

@@ -1,6 +1,9 @@
 """Checkpoint I/O between electra-tf's object-based checkpoints and upstream ELECTRA's TF1 format.
 
-Public API (the fine-tuning code and the tools build on these):
+Public API (the fine-tuning code and the tools build on these). This package imports no
+pretraining or optimizer module: it reads every checkpoint without building a model, and what it
+restores or builds comes from its callers (`restore_variables(path, variables)`,
+`convert.to_ours(..., build=...)`).
 
     CheckpointError                      ValueError subclass; every message names the checkpoint/variable
     find_checkpoint(path) -> (prefix, "ours" | "upstream")
@@ -20,7 +23,6 @@ from electra_tf.checkpoint_io.io import (
     UPSTREAM,
     CheckpointArrays,
     RestoreReport,
-    build_model_and_optimizer,
     checkpoint_config,
     config_for_checkpoint,
     find_checkpoint,
@@ -38,7 +40,6 @@ __all__ = [
     "CheckpointArrays",
     "CheckpointError",
     "RestoreReport",
-    "build_model_and_optimizer",
     "checkpoint_config",
     "config_for_checkpoint",
     "config_for_upstream",

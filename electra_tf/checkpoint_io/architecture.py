@@ -63,8 +63,10 @@ def infer_architecture(shapes: Mapping[str, Sequence[int]]) -> dict[str, int]:
 
 
 def config_setting(key: str, config: configs.PretrainingConfig) -> str:
-    """How `config` sets the architecture size `key`, e.g. 'generator_hidden_size=0.25 gives 64'."""
-    disc, gen = configs.bert_config(config), configs.generator_config(config)
+    """How `config` sets the architecture size `key`, e.g. 'generator_hidden_size=0.25 gives 64'.
+    `config` may be any config with the ARCHITECTURE_KEYS fields (a fine-tuning config) when `key`
+    is not a generator's."""
+    disc = configs.bert_config(config)
     overrides = config.model_hparam_overrides
     size_source = f"model_size={config.model_size}"
     if "hidden_size" in overrides:
@@ -88,6 +90,7 @@ def config_setting(key: str, config: configs.PretrainingConfig) -> str:
         if "num_hidden_layers" in overrides:
             return f"num_hidden_layers={disc.num_hidden_layers}"
         return f"model_size={config.model_size} gives {disc.num_hidden_layers}"
+    gen = configs.generator_config(config)
     if key == "generator hidden":
         return f"generator_hidden_size={config.generator_hidden_size} gives {gen.hidden_size}"
     if key == "generator intermediate":

@@ -1,7 +1,8 @@
 """Lossless conversion between our model directories and upstream ELECTRA's TF1 checkpoints.
 
 `to_ours` writes what the Trainer resumes from (`ckpt-<step>` with its `model=`/`optimizer=`
-structure, plus hparams.json); `to_upstream` writes `model.ckpt-<step>` and a `checkpoint` file.
+structure, plus hparams.json; the caller's `build` makes the model); `to_upstream` writes
+`model.ckpt-<step>` and a `checkpoint` file.
 Weights, Adam slots (upstream `adam_m`/`adam_v`) and the step survive a round trip bit for bit.
 Output goes to a temporary sibling directory renamed at the end, so a failure writes nothing.
 """
@@ -9,13 +10,15 @@ Output goes to a temporary sibling directory renamed at the end, so a failure wr
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
+from collections.abc import Callable
 
 import tensorflow as tf
 
-from electra_tf import checkpoint_io
+from electra_tf import atomic, checkpoint_io, configs
 from electra_tf.checkpoint_io.upstream_names import OPTIMIZER_SLOTS, strip_slot
+
+# (config, with_slots) → (a tf_keras model, its optimizer), every variable created
+ModelFactory = Callable[[configs.PretrainingConfig, bool], tuple]
 
 
 def check_output(output: str) -> None:
@@ -26,19 +29,6 @@ def check_output(output: str) -> None:
         raise ValueError(f"--output exists and is not an empty directory: {output}")
 
 
-def _publish(tmp_dir: str, output: str) -> None:
-    """Moves the finished temporary directory to `output` (replacing an empty directory)."""
-    if os.path.isdir(output):
-        os.rmdir(output)
-    os.replace(tmp_dir, output)
-
-
-def _tmp_dir(output: str) -> str:
-    parent = os.path.dirname(os.path.abspath(output))
-    os.makedirs(parent, exist_ok=True)
-    return os.path.join(parent, f".tmp-{uuid.uuid4().hex}-{os.path.basename(os.path.abspath(output))}")
-
-
 def to_upstream(input_path: str, output: str) -> str:
     """Our checkpoint → `output/model.ckpt-<step>` (weights, global_step, adam_m/adam_v if the
     checkpoint has optimizer slots). Returns the written prefix."""
@@ -47,20 +37,21 @@ def to_upstream(input_path: str, output: str) -> str:
     if fmt != checkpoint_io.OURS:
         raise checkpoint_io.CheckpointError(f"{prefix} is already in upstream format")
     checkpoint = checkpoint_io.read_upstream_arrays(prefix)
-    tmp = _tmp_dir(output)
-    try:
-        name = f"model.ckpt-{checkpoint.step}"
+    name = f"model.ckpt-{checkpoint.step}"
+    with atomic.directory(output) as tmp:
         checkpoint_io.write_upstream_checkpoint(checkpoint.arrays, os.path.join(tmp, name), checkpoint.step)
-        _publish(tmp, output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return os.path.join(output, name)
 
 
-def to_ours(input_path: str, output: str, model_size: str = "small", hparams=None) -> str:
+def to_ours(
+    input_path: str, output: str, model_size: str = "small", hparams=None, *, build: ModelFactory
+) -> str:
     """Upstream checkpoint → our model directory `output` (ckpt-<step>, hparams.json). Every array
     of the checkpoint must find a place (else CheckpointError): the conversion is lossless.
-    Returns the written prefix."""
+
+    `build(config, with_slots)` → (model, optimizer) with every variable (and, with slots, every
+    Adam slot) created, as the Trainer checkpoints them: in practice
+    `electra_tf.pretraining.training_state.build_model_and_optimizer`. Returns the written prefix."""
     check_output(output)
     prefix, fmt = checkpoint_io.find_checkpoint(input_path)
     if fmt != checkpoint_io.UPSTREAM:
@@ -76,7 +67,7 @@ def to_ours(input_path: str, output: str, model_size: str = "small", hparams=Non
         hparams,
     )
     slot_names = [n for n in checkpoint.arrays if strip_slot(n)[1]]
-    model, optimizer = checkpoint_io.build_model_and_optimizer(config, with_slots=bool(slot_names))
+    model, optimizer = build(config, bool(slot_names))
     variables = model.trainable_variables
     plan, report = checkpoint_io.plan_restore(checkpoint, variables, config)
     slots = []
@@ -96,15 +87,10 @@ def to_ours(input_path: str, output: str, model_size: str = "small", hparams=Non
     for var, value in plan + slots:
         var.assign(value)
     optimizer.iterations.assign(checkpoint.step)
-    tmp = _tmp_dir(output)
-    try:
+    with atomic.directory(output) as tmp:
         manager = tf.train.CheckpointManager(
             tf.train.Checkpoint(model=model, optimizer=optimizer), tmp, max_to_keep=1
         )
         path = manager.save(checkpoint_number=checkpoint.step)
-        with open(os.path.join(tmp, "hparams.json"), "w", encoding="utf-8") as f:
-            f.write(config.to_json() + "\n")
-        _publish(tmp, output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        configs.write_hparams_json(config, tmp)
     return os.path.join(output, os.path.basename(path))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from electra_tf import configs
 from electra_tf.checkpoint_io.architecture import (
@@ -128,11 +129,8 @@ def checkpoint_config(path: str) -> configs.PretrainingConfig | None:
 
 def _config_beside(prefix: str) -> configs.PretrainingConfig | None:
     """The config in hparams.json next to our checkpoint `prefix`, None without one."""
-    hparams_file = os.path.join(os.path.dirname(prefix), "hparams.json")
-    if not os.path.isfile(hparams_file):
-        return None
     try:
-        return configs.config_from_json_file(hparams_file)
+        return configs.read_hparams_json(os.path.dirname(prefix))
     except configs.ConfigError as e:
         raise CheckpointError(str(e)) from None
 
@@ -154,36 +152,9 @@ def config_for_checkpoint(
     config = _config_beside(prefix)
     if config is None:
         raise CheckpointError(f"{prefix}: no hparams.json beside this checkpoint")
-    values = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("model_name", "data_dir")}
+    values = configs.hparam_values(config)
     values.update(configs.load_hparams(hparams))
     return configs.config_from_hparams(config.model_name, config.data_dir, values)
-
-
-def build_model_and_optimizer(config: configs.PretrainingConfig, with_slots: bool):
-    """Our pretrainer for `config` with every variable created, and its optimizer (slots created
-    when `with_slots`), exactly as the Trainer tracks them."""
-    from electra_tf.optimization import create_optimizer
-    from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
-
-    vocab = configs.bert_config(config).vocab_size
-    model = build_pretrainer(config, SpecialTokens(0, 1, 2))
-    length = config.max_seq_length
-    batch = {
-        "input_ids": tf.fill([1, length], min(3, vocab - 1)),
-        "input_mask": tf.ones([1, length], tf.int32),
-        "segment_ids": tf.zeros([1, length], tf.int32),
-    }
-    model(batch, tf.constant([0, 0], tf.int64), 0, training=False)
-    optimizer = create_optimizer(
-        config.learning_rate,
-        config.num_train_steps,
-        config.num_warmup_steps,
-        config.lr_decay_power,
-        config.weight_decay_rate,
-    )
-    if with_slots:
-        optimizer._create_all_weights(model.trainable_variables)
-    return model, optimizer
 
 
 def model_arrays(variables, optimizer=None) -> dict[str, np.ndarray]:
@@ -204,13 +175,13 @@ def model_arrays(variables, optimizer=None) -> dict[str, np.ndarray]:
 
 
 def read_upstream_arrays(path: str, config: configs.PretrainingConfig | None = None) -> CheckpointArrays:
-    """Reads a checkpoint of either format as upstream-named arrays.
+    """Reads a checkpoint of either format as upstream-named arrays, building no model.
 
-    For our checkpoints the pretrainer (and, if the checkpoint has them, the optimizer slots) is
-    built from the checkpoint's hparams.json — or `config` when there is none — and restored.
+    Ours are read through their object graph (see `_read_ours`); `config` is what
+    `CheckpointArrays.config` holds for ours without hparams.json (None for upstream checkpoints).
 
     Raises:
-      CheckpointError: missing/unreadable checkpoint, or ours without a usable config.
+      CheckpointError: missing/unreadable checkpoint, or one that `_read_ours` rejects.
     """
     prefix, fmt = find_checkpoint(path)
     if fmt == UPSTREAM:
@@ -218,22 +189,72 @@ def read_upstream_arrays(path: str, config: configs.PretrainingConfig | None = N
         arrays = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
         step = int(arrays.pop(GLOBAL_STEP, 0))
         return CheckpointArrays(arrays, step, fmt, None, prefix)
-    own = _config_beside(prefix)
-    config = own or config
-    if config is None:
-        raise CheckpointError(f"{prefix}: no hparams.json beside this checkpoint; its config is needed")
-    names = [name for name, _ in tf.train.list_variables(prefix)]
-    with_slots = any("OPTIMIZER_SLOT" in n for n in names)
-    model, optimizer = build_model_and_optimizer(config, with_slots)
-    try:
-        status = tf.train.Checkpoint(model=model, optimizer=optimizer).read(prefix)
-        status.expect_partial()
-        status.assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
-        source = "its hparams.json" if own else "the given config"
-        raise CheckpointError(f"{prefix} does not match {source}: {str(e).splitlines()[0][:300]}") from None
-    arrays = model_arrays(model.trainable_variables, optimizer if with_slots else None)
-    return CheckpointArrays(arrays, int(optimizer.iterations.numpy()), fmt, config, prefix)
+    arrays, step = _read_ours(prefix)
+    return CheckpointArrays(arrays, step, fmt, _config_beside(prefix) or config, prefix)
+
+
+def _read_ours(prefix: str) -> tuple[dict[str, np.ndarray], int]:
+    """Our object-based checkpoint → (upstream arrays, step), by the keys of its object graph.
+
+    The weights are the variables reachable from the root's `model` that have an upstream name
+    (the others are a part's bookkeeping, e.g. an exit policy's counters); their Adam slots are
+    the `optimizer` node's slot variables (as `<name>/adam_m|adam_v`), the step its `iter`. Each
+    array is reshaped from our shape to upstream's (e.g. a query kernel [H, n, d] → [H, n·d]).
+
+    Raises:
+      CheckpointError: no `model` in the graph, two variables for one upstream name, or a variable
+        with optimizer slots (a trained weight) that has no upstream name.
+    """
+    reader = tf.train.load_checkpoint(prefix)
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(reader.get_tensor(_OBJECT_GRAPH))
+    root = {child.local_name: child.node_id for child in graph.nodes[0].children}
+    if "model" not in root:
+        raise CheckpointError(f"{prefix}: an object-based checkpoint without a model")
+
+    def value_of(node_id: int):
+        attributes = graph.nodes[node_id].attributes
+        return next((a for a in attributes if a.name == "VARIABLE_VALUE"), None)
+
+    names: dict[int, str] = {}  # model variable node → upstream name
+    nameless: dict[int, str] = {}  # model variable node → our name, without upstream name
+    arrays: dict[str, np.ndarray] = {}
+    seen, queue = {root["model"]}, [root["model"]]
+    while queue:  # breadth first, each node once (a shared layer has several parents)
+        node_id = queue.pop(0)
+        for child in graph.nodes[node_id].children:
+            if child.node_id not in seen:
+                seen.add(child.node_id)
+                queue.append(child.node_id)
+        value = value_of(node_id)
+        if value is None:
+            continue
+        name = upstream_name(value.full_name)
+        if name is None:
+            nameless[node_id] = value.full_name
+            continue
+        if name in arrays:
+            raise CheckpointError(f"{prefix}: {value.full_name}: a second variable for upstream name {name}")
+        tensor = reader.get_tensor(value.checkpoint_key)
+        arrays[name] = tensor.reshape(upstream_shape(name, tensor.shape))
+        names[node_id] = name
+    step = 0
+    if "optimizer" in root:
+        optimizer = graph.nodes[root["optimizer"]]
+        iterations = {c.local_name: c.node_id for c in optimizer.children}.get("iter")
+        if iterations is not None and value_of(iterations) is not None:
+            step = int(reader.get_tensor(value_of(iterations).checkpoint_key))
+        suffixes = dict(OPTIMIZER_SLOTS)
+        for slot in optimizer.slot_variables:
+            original = slot.original_variable_node_id
+            if original in nameless:
+                raise CheckpointError(f"{nameless[original]}: no upstream name is known for this variable")
+            if original not in names or slot.slot_name not in suffixes:
+                continue
+            name = names[original]
+            tensor = reader.get_tensor(value_of(slot.slot_variable_node_id).checkpoint_key)
+            arrays[name + suffixes[slot.slot_name]] = tensor.reshape(arrays[name].shape)
+    return arrays, step
 
 
 def plan_restore(

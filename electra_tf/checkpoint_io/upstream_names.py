@@ -18,10 +18,10 @@ embeddings under `.../embeddings` and the encoder under `.../encoder` map as wel
     encoder/layer_i/output_layer_norm/*                  electra/encoder/layer_i/output/LayerNorm/*
     generator/encoder/...                                generator/... (same pattern, no `electra/`)
     generator_predictions/*                              generator_predictions/*
-    generator/exit_<l>_predictions/*  (adaptive_exit_gen) generator/exit_<l>_predictions/* (ours only;
+    generator/exit_<l>_predictions/*  (generator exits)   generator/exit_<l>_predictions/* (ours only;
                                                          upstream's graph has no exit heads)
     discriminator_predictions/{dense,dense_1}/*          discriminator_predictions/...
-    discriminator_exit_<l>_predictions/...  (early_exit_disc) the same name (ours only)
+    discriminator_exit_<l>_predictions/...  (disc. exits)     the same name (ours only)
     discriminator_mlm_predictions/*  (disc_mlm_weight > 0)  the same name (ours only)
     .../task_specific/...                                task_specific/... (unchanged)
 

@@ -1,10 +1,10 @@
-"""Discriminator stages: the encoder tower and RTD head(s) that judge the corrupted input. One registry.
+"""Discriminator stages: the encoder tower and RTD head(s) that judge the corrupted input.
 
 A stage is a `DiscriminatorStage` layer whose `call(embeddings, input_mask, labels, training)`
 returns a `DiscriminatorOutput`: the RTD logits the metrics read, its loss term and extra metric
 sums. Like replacement methods it may keep training state through the `PretrainerPart` hooks.
-`build_discriminator` is the only place that chooses the class (keyed by `config.method`; methods
-that do not register a stage get the plain `FullDiscriminator`).
+`FullDiscriminator` is upstream's; a method's registry entry may name another stage
+(`registry.Method.build_discriminator`).
 
 Shapes: B = batch, L = sequence length, E = embedding size, H = hidden size.
 """
@@ -19,12 +19,8 @@ from electra_tf import configs
 from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import DiscriminatorHead
 from electra_tf.pretraining import losses
-from electra_tf.pretraining.methods import LossTerm
-from electra_tf.pretraining.parts import PretrainerPart, Registry
-
-# method name -> builder(config) -> DiscriminatorStage
-_REGISTRY = Registry("discriminator stage of method")
-register_discriminator = _REGISTRY.register  # decorator: `@register_discriminator("method name")`
+from electra_tf.pretraining.parts import PretrainerPart
+from electra_tf.pretraining.replacement import LossTerm
 
 
 @dataclasses.dataclass
@@ -58,6 +54,10 @@ class DiscriminatorStage(PretrainerPart):
         """The RTD head on the last layer (upstream's `discriminator_predictions`)."""
         raise NotImplementedError
 
+    def pin_exit(self, layer: int) -> None:
+        """For timing: the following steps run to exit `layer`. A stage without exits always runs
+        every layer and ignores it."""
+
 
 class FullDiscriminator(DiscriminatorStage):
     """Upstream's discriminator: all encoder layers, then `DiscriminatorHead` on the last one."""
@@ -90,10 +90,8 @@ class FullDiscriminator(DiscriminatorStage):
         return self.head
 
 
-def build_discriminator(config: configs.PretrainingConfig) -> DiscriminatorStage:
-    builder = _REGISTRY.get(config.method)
-    if builder is not None:
-        return builder(config)
+def build_full_discriminator(config: configs.PretrainingConfig) -> FullDiscriminator:
+    """Upstream's discriminator for `config`'s tower."""
     tower = configs.bert_config(config)
     return FullDiscriminator(
         build_encoder(tower, configs.embedding_size(config)),

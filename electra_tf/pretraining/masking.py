@@ -1,4 +1,4 @@
-"""Dynamic MLM masking inside the train step (DESIGN §5).
+"""Dynamic MLM masking inside the train step (docs/design.md, 'Masking').
 
 Candidates are the real tokens (`input_mask == 1`) that are not special ids ([CLS], [SEP],
 [MASK]). Each example gets `k = max(1, min(N, round(mask_prob * num_tokens)))` positions,
@@ -25,6 +25,7 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from electra_tf.pretraining.sampling import per_example_noise, replace_tokens, sample_unigram_per_example
+from electra_tf.pretraining.seeds import TOKEN_DRAW_STREAM, stream
 
 KEEP_ORIGINAL_PROB = 0.15  # share of chosen positions that keep their original token
 
@@ -182,6 +183,6 @@ def randomize_masked(
     at_slot = tf.gather(ids, masked.masked_positions, batch_dims=1)  # [B,N]
     u = per_example_noise(seeds, [n], tf.random.stateless_uniform)  # [B,N]
     chosen = (at_slot == mask_id) & (u < share / (1.0 - KEEP_ORIGINAL_PROB)) & (masked.masked_weights > 0)
-    draws = sample_unigram_per_example(cdf, seeds + [[0, 1]], n)  # [B,N]
+    draws = sample_unigram_per_example(cdf, stream(seeds, TOKEN_DRAW_STREAM), n)  # [B,N]
     new_ids = replace_tokens(ids, masked.masked_positions, draws, tf.cast(chosen, tf.float32))
     return masked._replace(masked_input_ids=new_ids)

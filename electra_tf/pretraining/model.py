@@ -2,8 +2,9 @@
 
 `ElectraPretrainer.call` masks the batch, lets the replacement method corrupt it, runs the
 discriminator on the result and returns loss terms and metric sums (all per replica; the
-trainer sums them over replicas). `build_pretrainer` is the only function here that reads
-the config.
+trainer sums them over replicas): the whole objective, paper eq. 4, in one place.
+`build_pretrainer` is the only function here that reads the config; which parts a method uses
+comes from its registry entry.
 """
 
 from __future__ import annotations
@@ -17,26 +18,11 @@ import tf_keras
 from electra_tf import configs
 from electra_tf.modeling.embeddings import ElectraEmbeddings, build_embeddings
 from electra_tf.modeling.heads import MaskedLMHead, gather_positions
-from electra_tf.pretraining import (
-    exit_discriminator,  # noqa: F401  (registers "early_exit_disc")
-    exit_generator,  # noqa: F401  (registers "adaptive_exit_gen")
-    generator_free,  # noqa: F401  (registers "noise" and "emb_gen")
-    losses,
-    masking,
-    metrics,
-    sampling,
-)
-from electra_tf.pretraining.discriminators import DiscriminatorStage, build_discriminator
-from electra_tf.pretraining.methods import (
-    BuildContext,
-    LossTerm,
-    ReplacementMethod,
-    build_mlm_head,
-    build_replacement_method,
-    check_method,
-    per_example_seeds,
-)
+from electra_tf.pretraining import losses, masking, metrics, registry, sampling, seeds
+from electra_tf.pretraining.discriminators import DiscriminatorStage, build_full_discriminator
+from electra_tf.pretraining.generator import build_mlm_head
 from electra_tf.pretraining.parts import SpecialTokens
+from electra_tf.pretraining.replacement import BuildContext, LossTerm, ReplacementMethod
 
 __all__ = ["ElectraPretrainer", "PretrainOutputs", "SpecialTokens", "build_pretrainer"]
 
@@ -97,11 +83,11 @@ class ElectraPretrainer(tf_keras.Model):
         self.embeddings.word_embeddings  # noqa: B018  builds the shared tables under electra/embeddings
         self.discriminator.build_variables()  # before the method, which may share its encoder
         batch_size = tf.shape(batch["input_ids"])[0]
-        seeds = per_example_seeds(seed, first_index, batch_size)  # [B, 2]
+        example_seeds = seeds.per_example_seeds(seed, first_index, batch_size)  # [B, 2]
         masked = masking.mask_inputs_per_example(
             batch["input_ids"],
             batch["input_mask"],
-            seeds,
+            example_seeds,
             mask_prob=self.mask_prob,
             max_predictions=self.max_predictions,
             mask_id=self.special.mask_id,
@@ -110,13 +96,18 @@ class ElectraPretrainer(tf_keras.Model):
         if self.random_token_share:
             masked = masking.randomize_masked(
                 masked,
-                seeds + [[0, 13]],
+                seeds.stream(example_seeds, seeds.RANDOM_TOKEN_STREAM),
                 self.random_token_share,
                 tf.constant(self._uniform_cdf),
                 self.special.mask_id,
             )
         replacement = self.method(
-            self.embeddings, batch, masked, seeds + [[0, 7]], step_seed=seed + [0, 11], training=training
+            self.embeddings,
+            batch,
+            masked,
+            seeds.stream(example_seeds, seeds.REPLACEMENT_STREAM),
+            step_seed=seeds.stream(seed, seeds.STEP_STREAM),
+            training=training,
         )
         emb = self.embeddings(
             replacement.corrupted_ids,
@@ -139,7 +130,13 @@ class ElectraPretrainer(tf_keras.Model):
             disc_predicted=counts["tp"] + counts["fp"],
             disc_replaced=counts["tp"] + counts["fn"],
         )
-        sums.update(replacement.discriminator_sums(counts))
+        method_sums = self.method.discriminator_sums(counts, replacement)
+        if set(method_sums) != set(self.method.discriminator_sum_keys):
+            raise ValueError(
+                f"{self.method.name}.discriminator_sums returned {sorted(method_sums)}, "
+                f"declared {sorted(self.method.discriminator_sum_keys)}"
+            )
+        sums.update(method_sums)
         if self.disc_mlm_head is not None:
             selected = gather_positions(judged.hidden, masked.masked_positions)  # [B,N,H]
             mlm_logits = self.disc_mlm_head(selected, self.embeddings.word_embeddings)  # [B,N,V]
@@ -178,19 +175,17 @@ def build_pretrainer(
 ) -> ElectraPretrainer:
     """token_counts: () -> int [V] counts of the training records' tokens, for methods that
     need the unigram distribution (called at most once, here)."""
-    check_method(config)
+    method = registry.method_of(config)
     embeddings = build_embeddings(configs.bert_config(config), configs.embedding_size(config))
-    discriminator = build_discriminator(config)
-    context = BuildContext(embeddings, discriminator, special)
-    if token_counts is not None:
-        context = dataclasses.replace(context, token_counts=token_counts)
+    discriminator = (method.build_discriminator or build_full_discriminator)(config)
+    context = BuildContext(embeddings, discriminator, special, token_counts)
     disc_mlm = (
         build_mlm_head(config, name="discriminator_mlm_predictions") if config.disc_mlm_weight else None
     )
     return ElectraPretrainer(
         embeddings,
         discriminator,
-        build_replacement_method(config, context),
+        method.build_replacement(config, context),
         special,
         config.mask_prob,
         config.max_predictions_per_seq,

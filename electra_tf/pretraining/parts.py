@@ -12,35 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
 
 import tensorflow as tf
 import tf_keras
-
-
-class Registry:
-    """Names → builders of one kind of part (replacement methods, discriminator stages)."""
-
-    def __init__(self, kind: str):
-        self.kind = kind
-        self._builders: dict[str, Callable] = {}
-
-    def register(self, name: str):
-        """Decorator: the builder becomes available under `name`."""
-
-        def wrap(builder):
-            if name in self._builders:
-                raise ValueError(f"{self.kind} {name!r} registered twice")
-            self._builders[name] = builder
-            return builder
-
-        return wrap
-
-    def names(self) -> list[str]:
-        return sorted(self._builders)
-
-    def get(self, name: str) -> Callable | None:
-        return self._builders.get(name)
 
 
 @dataclasses.dataclass(frozen=True)

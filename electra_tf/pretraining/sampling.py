@@ -125,3 +125,12 @@ def sample_unigram_per_example(cdf: tf.Tensor, seeds: tf.Tensor, num: int) -> tf
     flat = tf.reshape(u, [1, -1])
     ids = tf.searchsorted(tf.reshape(tf.cast(cdf, tf.float32), [1, -1]), flat, side="right")
     return tf.reshape(tf.cast(ids, tf.int32), tf.shape(u))
+
+
+def unigram_corruption(ids: tf.Tensor, input_mask, masked, seeds, cdf) -> tuple:
+    """ids, input_mask [B, L] int, `masked` (a `masking.MaskedBatch`: its positions and weights
+    [B, N]), seeds [B, 2], cdf [V] → (corrupted ids [B, L] int32 with unigram draws at the selected
+    positions, RTD labels [B, L] int32)."""
+    new_ids = sample_unigram_per_example(cdf, seeds, masked.masked_positions.shape[1])  # [B,N]
+    corrupted = replace_tokens(ids, masked.masked_positions, new_ids, masked.masked_weights)
+    return corrupted, rtd_labels(ids, corrupted, input_mask)

@@ -1,4 +1,5 @@
-"""A synthetic pre-training data dir (vocab + random records; no ../shared needed), built once."""
+"""A synthetic pre-training data dir (vocab + random records; no ../shared needed), built once, and
+a short pre-training run from an init_checkpoint on it."""
 
 from __future__ import annotations
 
@@ -11,39 +12,8 @@ import tensorflow as tf
 
 from electra_tf.data.schema import example_features, serialize_example
 
-SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-WORDS = [
-    "the",
-    "quick",
-    "brown",
-    "fox",
-    "jumps",
-    "over",
-    "lazy",
-    "dog",
-    "a",
-    "cat",
-    "sat",
-    "on",
-    "mat",
-    "and",
-    "ran",
-    "far",
-    "away",
-]
-SEQ_LENGTH = 64
-
-
-def vocab_tokens(size: int) -> list[str]:
-    """`size` tokens: the specials, some words, then fillers."""
-    tokens = SPECIALS + WORDS + [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
-    tokens += [f"tok{i}" for i in range(size - len(tokens))]
-    return tokens[:size]
-
-
-def write_vocab(path, size: int) -> str:
-    path.write_text("\n".join(vocab_tokens(size)) + "\n", encoding="utf-8")
-    return str(path)
+# TINY_SHAPES re-exported for tests/pretraining/methods/test_noise_and_emb_gen.py (helpers has it).
+from tests.checkpoint_io.helpers import SEQ_LENGTH, TINY_SHAPES, write_vocab  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -63,24 +33,24 @@ def synthetic_data_dir(tmp_path_factory) -> str:
     return str(data_dir)
 
 
-TINY_SHAPES = dict(vocab=300, embedding=64, hidden=128, layers=2, intermediate=512, generator_hidden=32)
-
-
 @pytest.fixture(scope="session")
 def init_run(synthetic_data_dir, tmp_path_factory):
     """run_pretraining of TINY_MODEL for 3 steps (checkpoint every step) from an init_checkpoint:
-    a synthetic upstream checkpoint (TINY_SHAPES, step 777) converted to our format.
+    a synthetic upstream checkpoint (TINY_SHAPES, step 777) converted to our format, in-process.
 
-    Returns (the upstream arrays, the init checkpoint's directory, the run's model dir, the run).
+    Returns (the upstream arrays, the init checkpoint's directory, the run's model dir, what the
+    run printed).
     """
     from electra_tf.checkpoint_io import convert
+    from electra_tf.pretraining.training_state import build_model_and_optimizer
+    from pretrain import run_pretraining
     from tests.checkpoint_io.helpers import make_upstream_checkpoint, read_all
-    from tests.conftest import TINY_MODEL, run_script
+    from tests.helpers import TINY_MODEL, call_tool
 
     root = tmp_path_factory.mktemp("init_checkpoint")
     upstream = make_upstream_checkpoint(root / "upstream", seed=5, step=777, **TINY_SHAPES)
     init_dir = str(root / "models" / "init")
-    convert.to_ours(upstream, init_dir)
+    convert.to_ours(upstream, init_dir, build=build_model_and_optimizer)
     hparams = dict(
         TINY_MODEL,
         num_train_steps=3,
@@ -90,11 +60,7 @@ def init_run(synthetic_data_dir, tmp_path_factory):
         save_checkpoints_steps=1,
         init_checkpoint=init_dir,
     )
-    proc = run_script(
-        "pretrain/run_pretraining.py",
-        f"--data_dir={synthetic_data_dir}",
-        "--model_name=from_init",
-        f"--hparams={json.dumps(hparams)}",
+    _, stdout = call_tool(
+        run_pretraining.run, data_dir=synthetic_data_dir, model_name="from_init", hparams=json.dumps(hparams)
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return read_all(upstream), init_dir, os.path.join(synthetic_data_dir, "models", "from_init"), proc
+    return read_all(upstream), init_dir, os.path.join(synthetic_data_dir, "models", "from_init"), stdout

@@ -7,13 +7,52 @@ them. Values are random float32 (scaled so a forward pass gives well-spread prob
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import tensorflow as tf
 
 SMALL = dict(vocab=30522, embedding=128, hidden=256, layers=12, intermediate=1024, max_position=512)
 FAST = dict(SMALL, vocab=1000, layers=2)
+# The shapes of tests/conftest.py's TINY_MODEL with a 300-token vocabulary (synthetic_data_dir's).
+TINY_SHAPES = dict(vocab=300, embedding=64, hidden=128, layers=2, intermediate=512, generator_hidden=32)
+
+# A vocabulary of any size: the specials, some words, then fillers.
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "lazy",
+    "dog",
+    "a",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "and",
+    "ran",
+    "far",
+    "away",
+]
+SEQ_LENGTH = 64
+
+
+def vocab_tokens(size: int) -> list[str]:
+    """`size` tokens: the specials, some words, then fillers."""
+    tokens = SPECIALS + WORDS + [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
+    tokens += [f"tok{i}" for i in range(size - len(tokens))]
+    return tokens[:size]
+
+
+def write_vocab(path, size: int) -> str:
+    path.write_text("\n".join(vocab_tokens(size)) + "\n", encoding="utf-8")
+    return str(path)
 
 
 def _tower(spec: dict, scope: str, embedding: int, hidden: int, layers: int, intermediate: int) -> None:
@@ -131,3 +170,18 @@ def make_upstream_checkpoint(directory, seed=0, step=1000, slots=False, **spec_a
     """A synthetic upstream checkpoint in `directory`; returns its prefix."""
     arrays = random_arrays(upstream_spec(**spec_args), seed, slots)
     return write_tf1_checkpoint(str(directory / "model.ckpt"), arrays, step)
+
+
+@contextlib.contextmanager
+def created_variables() -> Iterator[list[tf.Variable]]:
+    """Yields a list that receives every tf.Variable created inside the block (Keras weights,
+    optimizer slots and RNG states included), through a variable creator scope."""
+    variables: list[tf.Variable] = []
+
+    def record(next_creator, **kwargs):
+        variable = next_creator(**kwargs)
+        variables.append(variable)
+        return variable
+
+    with tf.variable_creator_scope(record):
+        yield variables

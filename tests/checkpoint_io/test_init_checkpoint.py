@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from electra_tf import checkpoint_io
-from tests.checkpoint_io.conftest import TINY_SHAPES
-from tests.checkpoint_io.helpers import make_upstream_checkpoint
-from tests.conftest import TINY_MODEL, run_script
-
-SCRIPT = "pretrain/run_pretraining.py"
+from pretrain import run_pretraining
+from tests.checkpoint_io.helpers import TINY_SHAPES, make_upstream_checkpoint
+from tests.helpers import TINY_MODEL, assert_one_line, call_tool
 
 
+@pytest.mark.slow
 def test_first_step_starts_from_the_checkpoint_weights_at_step_0(init_run):
-    upstream, init_dir, model_dir, proc = init_run
-    assert f"restored 82 variables from {init_dir}/ckpt-777 (ours, step 777)" in proc.stdout
+    upstream, init_dir, model_dir, stdout = init_run
+    assert f"restored 82 variables from {init_dir}/ckpt-777 (ours, step 777)" in stdout
     # The first update runs at learning rate 0 (warm-up), so ckpt-1 holds the weights it started from.
     first = checkpoint_io.read_upstream_arrays(os.path.join(model_dir, "ckpt-1"))
     assert first.step == 1  # a fresh optimizer: step 0 before the first update
@@ -35,32 +36,33 @@ def test_first_step_starts_from_the_checkpoint_weights_at_step_0(init_run):
     )
 
 
-def _run(data_dir, model_name, init_checkpoint, **hparams):
+def _run(data_dir, model_name, init_checkpoint, **hparams) -> str:
+    """run_pretraining in-process; returns what it printed."""
     hparams = dict(TINY_MODEL, num_train_steps=3, init_checkpoint=init_checkpoint, **hparams)
-    return run_script(
-        SCRIPT, f"--data_dir={data_dir}", f"--model_name={model_name}", f"--hparams={json.dumps(hparams)}"
+    _, stdout = call_tool(
+        run_pretraining.run, data_dir=data_dir, model_name=model_name, hparams=json.dumps(hparams)
     )
+    return stdout
 
 
+@pytest.mark.slow
 def test_mismatching_init_checkpoint_is_one_error_line_and_writes_nothing(
     synthetic_data_dir, init_run, tmp_path
 ):
     wide = make_upstream_checkpoint(tmp_path, **dict(TINY_SHAPES, generator_hidden=64))
-    proc = _run(synthetic_data_dir, "mismatch", wide)
-    assert proc.returncode == 1
-    lines = [x for x in proc.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1, proc.stderr[-2000:]
     # (E = G = 64: that checkpoint's generator has no embeddings_project; the layers tell why)
-    assert lines[0].startswith(
-        "run_pretraining: error: generator/encoder/layer_0/attention/self/query/kernel: "
+    start = (
+        "generator/encoder/layer_0/attention/self/query/kernel: "
         "checkpoint [64, 64] vs model [32, 32]: "
         "the checkpoint's generator hidden size is 64 but generator_hidden_size=0.25 gives 32"
-    ), lines[0]
+    )
+    with pytest.raises(ValueError, match="^" + re.escape(start)) as error:
+        _run(synthetic_data_dir, "mismatch", wide)
+    assert_one_line(error)
     assert not os.path.exists(os.path.join(synthetic_data_dir, "models", "mismatch"))
 
     # A model dir with a checkpoint resumes; init_checkpoint (even a mismatching one) is ignored.
     _, _, model_dir, _ = init_run
     resumed = _run(synthetic_data_dir, os.path.basename(model_dir), wide, do_train=False)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"init_checkpoint {wide} ignored: resuming from {model_dir}/ckpt-3" in resumed.stdout
+    assert f"init_checkpoint {wide} ignored: resuming from {model_dir}/ckpt-3" in resumed
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-3")

@@ -9,6 +9,7 @@ import numpy as np
 
 from electra_tf import scoring
 from electra_tf.checkpoint_io import convert
+from electra_tf.pretraining.training_state import build_model_and_optimizer
 from tests.checkpoint_io.helpers import FAST, make_upstream_checkpoint, read_all
 from tests.modeling.numpy_reference import np_gelu, np_layer_norm
 
@@ -70,6 +71,6 @@ def test_discriminator_matches_upstream_reference_for_both_formats(tmp_path):
     actual = scoring.replaced_probabilities(model, ids, mask, segments)
     np.testing.assert_allclose(actual, expected, atol=1e-5, rtol=0)
 
-    ours = convert.to_ours(prefix, str(tmp_path / "models" / "ours"))
+    ours = convert.to_ours(prefix, str(tmp_path / "models" / "ours"), build=build_model_and_optimizer)
     twin, _ = scoring.load_discriminator(ours, log=None)
     assert np.array_equal(scoring.replaced_probabilities(twin, ids, mask, segments), actual)

@@ -10,20 +10,20 @@ import shutil
 import numpy as np
 import pytest
 
+from data_prep import build_pretraining_dataset
 from electra_tf.tokenization import FullTokenizer, load_vocab
-from tests.conftest import corpus_file, run_script
 from tests.data.helpers import DocumentIndex, parse_records, read_raw_records, wiki_documents_by_regex
+from tests.helpers import assert_one_line, call_tool, corpus_file
 
-SCRIPT = "data_prep/build_pretraining_dataset.py"
 CLS, SEP, UNK = 101, 102, 100  # ids in the BERT uncased vocabulary
 
 
-def build(corpus: str, vocab: str, out: str, *flags: str):
-    proc = run_script(
-        SCRIPT, f"--corpus_dir={corpus}", f"--vocab_file={vocab}", f"--output_dir={out}", *flags
+def build(corpus: str, vocab: str, out: str, **flags) -> str:
+    """build_pretraining_dataset in-process (`flags` as keyword arguments); returns what it printed."""
+    _, stdout = call_tool(
+        build_pretraining_dataset.run, corpus_dir=corpus, vocab_file=vocab, output_dir=out, **flags
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+    return stdout
 
 
 def check_structure(f: dict[str, np.ndarray]) -> None:
@@ -47,13 +47,14 @@ def check_structure(f: dict[str, np.ndarray]) -> None:
 @pytest.fixture(scope="module")
 def full_build(shared_corpus, bert_vocab_file, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("full") / "pretrain_tfrecords")
-    proc = build(shared_corpus, bert_vocab_file, out, "--num_processes=2")
-    return out, proc
+    stdout = build(shared_corpus, bert_vocab_file, out, num_processes=2)
+    return out, stdout
 
 
+@pytest.mark.slow
 def test_full_corpus_records_follow_schema(full_build):
     """Acceptance 1: three int64 features of length 128, structure, [UNK] share < 0.5%."""
-    out, proc = full_build
+    out, stdout = full_build
     assert os.listdir(out) == ["pretrain_data.tfrecord-00000-of-00001"]
     records = read_raw_records(out)
     assert len(records) > 100_000
@@ -67,9 +68,9 @@ def test_full_corpus_records_follow_schema(full_build):
     assert unk_share < 0.005
     single = 1 - f["segment_ids"].any(axis=1).mean()
     assert 0.1 < single < 0.6  # 10% forced single-segment plus long one-line paragraphs
-    summary = proc.stdout.strip().splitlines()[-2]
+    summary = stdout.strip().splitlines()[-2]
     assert re.search(r"done: 6,510 documents, [\d,]+ tokens .* 1 shard", summary), summary
-    assert re.search(r"ETA", proc.stdout)
+    assert re.search(r"ETA", stdout)
 
 
 def test_examples_never_mix_articles(shared_corpus, bert_vocab_file, tmp_path):
@@ -98,6 +99,7 @@ def test_examples_never_mix_articles(shared_corpus, bert_vocab_file, tmp_path):
     assert len(seen_docs) >= 0.95 * sum(bool(d) for d in docs)
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_and_processes_do_not_matter(shared_corpus, bert_vocab_file, tmp_path):
     """Acceptance 3: byte-identical output for the same seed; 2 processes = 1 process."""
     corpus = tmp_path / "corpus"
@@ -105,15 +107,15 @@ def test_same_seed_same_bytes_and_processes_do_not_matter(shared_corpus, bert_vo
     for i in (5, 6, 7):
         shutil.copy(corpus_file(i), corpus)
     runs = {
-        "a": ("--seed=3",),
-        "b": ("--seed=3",),
-        "p2": ("--seed=3", "--num_processes=2"),
-        "seed4": ("--seed=4",),
+        "a": dict(seed=3),
+        "b": dict(seed=3),
+        "p2": dict(seed=3, num_processes=2),
+        "seed4": dict(seed=4),
     }
     data = {}
     for name, flags in runs.items():
         out = tmp_path / name
-        build(str(corpus), bert_vocab_file, str(out), "--num_out_files=2", *flags)
+        build(str(corpus), bert_vocab_file, str(out), num_out_files=2, **flags)
         data[name] = {p: (out / p).read_bytes() for p in sorted(os.listdir(out))}
     assert list(data["a"]) == [f"pretrain_data.tfrecord-0000{i}-of-00002" for i in (0, 1)]
     assert data["a"] == data["b"]
@@ -129,8 +131,8 @@ def test_undecodable_bytes_are_replaced_and_counted(bert_vocab_file, tmp_path):
         b"The cat sat on the mat.\nIt was caf\xe9 time.\n\nAnother document here.\n"
     )
     out = tmp_path / "out"
-    proc = build(str(corpus), bert_vocab_file, str(out))
-    assert "1 undecodable bytes replaced" in proc.stdout
+    stdout = build(str(corpus), bert_vocab_file, str(out))
+    assert "1 undecodable bytes replaced" in stdout
     f = parse_records(read_raw_records(str(out)))
     assert len(f["input_ids"]) == 2  # two documents, one example each
     tokenizer = FullTokenizer(load_vocab(bert_vocab_file))
@@ -160,11 +162,12 @@ def _vocab_without(tmp_path, token, bert_vocab_file):
     ],
 )
 def test_bad_input_one_line_error_nothing_written(case, pattern, bert_vocab_file, tmp_path):
-    """Acceptance 6: one clear line on stderr, non-zero exit, no output folder or shard left."""
+    """Acceptance 6: one clear line, no output folder or shard left (in-process; the CLI's
+    `build_pretraining_dataset: error: ` line on stderr and exit status 1: test_cli_smoke)."""
     good = tmp_path / "good"
     good.mkdir()
     (good / "a.txt").write_text("Some text.\n", encoding="utf-8")
-    corpus, vocab, extra = str(good), bert_vocab_file, []
+    corpus, vocab, extra = str(good), bert_vocab_file, {}
     if case == "missing_corpus":
         corpus = str(tmp_path / "no_such_dir")
     elif case == "empty_corpus":
@@ -179,18 +182,13 @@ def test_bad_input_one_line_error_nothing_written(case, pattern, bert_vocab_file
     elif case == "missing_vocab":
         vocab = str(tmp_path / "nope.txt")
     elif case == "short_seq":
-        extra = ["--max_seq_length=7"]
+        extra = {"max_seq_length": 7}
     elif case == "no_text":
         (good / "a.txt").write_text("\n \n\t\n", encoding="utf-8")
     out = tmp_path / "out"
-    proc = run_script(
-        SCRIPT, f"--corpus_dir={corpus}", f"--vocab_file={vocab}", f"--output_dir={out}", *extra
-    )
-    assert proc.returncode == 1
-    err_lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(err_lines) == 1, proc.stderr
-    assert re.search(pattern, err_lines[0]), err_lines[0]
-    assert err_lines[0].startswith("build_pretraining_dataset: error: ")
+    with pytest.raises(ValueError, match=pattern) as error:
+        build(corpus, vocab, str(out), **extra)
+    assert_one_line(error)
     assert not out.exists()
 
 
@@ -201,10 +199,8 @@ def test_failure_keeps_earlier_output_untouched(bert_vocab_file, tmp_path):
     empty = tmp_path / "blank"
     empty.mkdir()
     (empty / "a.txt").write_text("\n\n", encoding="utf-8")
-    proc = run_script(
-        SCRIPT, f"--corpus_dir={empty}", f"--vocab_file={bert_vocab_file}", f"--output_dir={out}"
-    )
-    assert proc.returncode == 1
+    with pytest.raises(ValueError):
+        build(str(empty), bert_vocab_file, str(out))
     assert sorted(os.listdir(out)) == ["pretrain_data.tfrecord-00000-of-00001"]
     assert (out / "pretrain_data.tfrecord-00000-of-00001").read_bytes() == b"old"
 
@@ -218,6 +214,6 @@ def test_rebuild_replaces_old_shards(bert_vocab_file, tmp_path):
         "\n\n".join(" ".join(rng.choice(words) for _ in range(300)) for _ in range(20)), encoding="utf-8"
     )
     out = tmp_path / "out"
-    build(str(corpus), bert_vocab_file, str(out), "--num_out_files=3")
-    build(str(corpus), bert_vocab_file, str(out), "--num_out_files=2")
+    build(str(corpus), bert_vocab_file, str(out), num_out_files=3)
+    build(str(corpus), bert_vocab_file, str(out), num_out_files=2)
     assert sorted(os.listdir(out)) == [f"pretrain_data.tfrecord-0000{i}-of-00002" for i in (0, 1)]

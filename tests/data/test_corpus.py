@@ -15,7 +15,7 @@ from electra_tf.data.corpus import (
     list_corpus_files,
     plan_text_units,
 )
-from tests.conftest import corpus_file
+from tests.helpers import corpus_file
 
 WIKI = """<doc id="1" url="http://x/?curid=1" title="Alpha &amp; Beta">
 Alpha & Beta

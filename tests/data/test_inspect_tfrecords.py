@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from tests.conftest import run_script
+from data_prep import build_pretraining_dataset, inspect_tfrecords
 from tests.data.helpers import parse_records, read_raw_records
-
-BUILD = "data_prep/build_pretraining_dataset.py"
-INSPECT = "data_prep/inspect_tfrecords.py"
+from tests.helpers import call_tool
 
 
 def test_statistics_match_numpy(bert_vocab_file, tmp_path):
@@ -21,22 +20,19 @@ def test_statistics_match_numpy(bert_vocab_file, tmp_path):
     docs = [f"{text}\nZyxqwv {i} ☃ is odd.\n{text * (i % 4)}" for i in range(30)]
     (corpus / "a.txt").write_text("\n\n".join(docs), encoding="utf-8")
     out = tmp_path / "out"
-    proc = run_script(
-        BUILD,
-        f"--corpus_dir={corpus}",
-        f"--vocab_file={bert_vocab_file}",
-        f"--output_dir={out}",
-        "--max_seq_length=64",
+    build_pretraining_dataset.run(
+        corpus_dir=str(corpus), vocab_file=bert_vocab_file, output_dir=str(out), max_seq_length=64
     )
-    assert proc.returncode == 0, proc.stderr
-    proc = run_script(
-        INSPECT, str(out / "pretrain_data.tfrecord-*"), f"--vocab_file={bert_vocab_file}", "--num_examples=2"
+    _, stdout = call_tool(
+        inspect_tfrecords.run,
+        files=[str(out / "pretrain_data.tfrecord-*")],
+        vocab_file=bert_vocab_file,
+        num_examples=2,
     )
-    assert proc.returncode == 0, proc.stderr
     f = parse_records(read_raw_records(str(out)))
     mask = f["input_mask"].astype(bool)
     n, length = f["input_ids"].shape
-    stats = dict(re.findall(r"^([a-zA-Z ()\[\]/.,-]+): ([\d.,]+)", proc.stdout, flags=re.M))
+    stats = dict(re.findall(r"^([a-zA-Z ()\[\]/.,-]+): ([\d.,]+)", stdout, flags=re.M))
     assert int(stats["records"].replace(",", "")) == n and length == 64
     assert int(stats["tokens (real, incl. [CLS]/[SEP])"].replace(",", "")) == mask.sum()
     assert float(stats["mean length"]) == round(mask.sum() / n, 1)
@@ -44,11 +40,12 @@ def test_statistics_match_numpy(bert_vocab_file, tmp_path):
     unk = 100 * np.mean(f["input_ids"][mask] == 100)
     assert unk > 0 and float(stats["[UNK] share"]) == round(unk, 3)
     assert int(stats["malformed examples"]) == 0
-    assert proc.stdout.count("--- pretrain_data.tfrecord-00000-of-00001 #") == 2
-    assert "[CLS] the quick brown fox jumps" in proc.stdout
+    assert stdout.count("--- pretrain_data.tfrecord-00000-of-00001 #") == 2
+    assert "[CLS] the quick brown fox jumps" in stdout
 
 
 def test_bad_record_names_file(tmp_path):
+    """In-process; the same through the CLI (`inspect_tfrecords: error: ...`, exit 1): test_cli_smoke."""
     path = tmp_path / "pretrain_data.tfrecord-00000-of-00001"
     with tf.io.TFRecordWriter(str(path)) as w:
         ex = tf.train.Example(
@@ -62,10 +59,9 @@ def test_bad_record_names_file(tmp_path):
         )
         w.write(ex.SerializeToString())
     (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n", encoding="utf-8")
-    proc = run_script(INSPECT, str(path))
-    assert proc.returncode == 1
-    assert re.search(
-        r"inspect_tfrecords: error: .*00001 record 0: feature lengths differ: "
+    with pytest.raises(
+        ValueError,
+        match=r".*00001 record 0: feature lengths differ: "
         r"input_ids=3, input_mask=2, segment_ids=3",
-        proc.stderr,
-    )
+    ):
+        inspect_tfrecords.run(files=[str(path)])

@@ -10,11 +10,10 @@ import tarfile
 import numpy as np
 import pytest
 
+from data_prep import build_openwebtext_pretraining_dataset as build_owt
 from electra_tf.tokenization import FullTokenizer, load_vocab
-from tests.conftest import corpus_file, run_script
 from tests.data.helpers import DocumentIndex, parse_records, read_raw_records, wiki_documents_by_regex
-
-SCRIPT = "data_prep/build_openwebtext_pretraining_dataset.py"
+from tests.helpers import assert_one_line, call_tool, corpus_file
 
 
 def _xz_tar(members: dict[str, bytes]) -> bytes:
@@ -49,11 +48,11 @@ def owt_release(shared_corpus, bert_vocab_file, tmp_path_factory):
     return data_dir, docs
 
 
+@pytest.mark.slow
 def test_archives_convert_one_document_per_page(owt_release, bert_vocab_file):
     data_dir, docs = owt_release
-    proc = run_script(SCRIPT, f"--data_dir={data_dir}", "--num_processes=2")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "done: 12 documents" in proc.stdout
+    _, stdout = call_tool(build_owt.run, data_dir=str(data_dir), num_processes=2)
+    assert "done: 12 documents" in stdout
     out = data_dir / "pretrain_tfrecords"
     assert os.listdir(out) == ["pretrain_data.tfrecord-00000-of-00001"]
     assert not list(data_dir.rglob("000*-*.txt")), "pages were extracted to disk"
@@ -76,27 +75,25 @@ def test_archives_convert_one_document_per_page(owt_release, bert_vocab_file):
     assert owners_seen == set(range(len(docs)))
     # The unextracted release gives the same examples.
     out2 = data_dir / "from_outer"
-    proc = run_script(
-        SCRIPT,
-        f"--owt_archive={data_dir / 'openwebtext.tar.xz'}",
-        f"--vocab_file={data_dir / 'vocab.txt'}",
-        f"--output_dir={out2}",
+    build_owt.run(
+        owt_archive=str(data_dir / "openwebtext.tar.xz"),
+        vocab_file=str(data_dir / "vocab.txt"),
+        output_dir=str(out2),
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(read_raw_records(str(out2))) == sorted(records)
 
 
 def test_corrupt_archive_is_one_line_error_and_nothing_written(owt_release, tmp_path):
+    """In-process (the CLI's error line and exit status 1 for a missing vocab: test_cli_smoke)."""
     data_dir, _ = owt_release
     bad = tmp_path / "data"
     (bad / "openwebtext").mkdir(parents=True)
     shutil.copy(data_dir / "vocab.txt", bad / "vocab.txt")
     shutil.copy(data_dir / "openwebtext" / "urlsf_subset00-1_data.xz", bad / "openwebtext")
     (bad / "openwebtext" / "urlsf_subset00-2_data.xz").write_bytes(b"\xfd7zXZ\x00 truncated")
-    proc = run_script(SCRIPT, f"--data_dir={bad}")
-    assert proc.returncode == 1
-    lines = [x for x in proc.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1 and "cannot read OpenWebText archive urlsf_subset00-2_data.xz" in lines[0]
+    with pytest.raises(ValueError, match="cannot read OpenWebText archive urlsf_subset00-2_data.xz") as error:
+        build_owt.run(data_dir=str(bad))
+    assert_one_line(error)
     assert not (bad / "pretrain_tfrecords").exists()
-    proc = run_script(SCRIPT, f"--data_dir={tmp_path / 'nothing'}")
-    assert proc.returncode == 1 and "vocab file not found" in proc.stderr
+    with pytest.raises(ValueError, match="vocab file not found"):
+        build_owt.run(data_dir=str(tmp_path / "nothing"))

@@ -3,47 +3,21 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
-from tests.conftest import REPO, corpus_file
+import pytest
+
 from tests.data.helpers import wiki_documents_by_regex
-
-# Runs the CLI in-process (TensorFlow imported first) and prints the peak of Python-level
-# allocations during the build (tracemalloc): text lines, token ids and records all live there.
-_MEASURE = (
-    "import runpy, sys, tracemalloc\n"
-    "import tensorflow, tensorflow_text\n"
-    "sys.argv = ['build_pretraining_dataset.py'] + sys.argv[1:]\n"
-    "tracemalloc.start()\n"
-    "try:\n"
-    "    runpy.run_path('data_prep/build_pretraining_dataset.py', run_name='__main__')\n"
-    "except SystemExit as e:\n"
-    "    assert not e.code, e.code\n"
-    "print('PEAK_PY_BYTES', tracemalloc.get_traced_memory()[1])\n"
-)
+from tests.helpers import corpus_file, run_program
 
 
 def _peak_python_bytes(corpus: str, vocab: str, out: str) -> int:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _MEASURE,
-            f"--corpus_dir={corpus}",
-            f"--vocab_file={vocab}",
-            f"--output_dir={out}",
-            "--chunk_mb=2",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600,
-    )
+    """One build (2 MB ranges) in a fresh interpreter: tests/programs/build_peak_memory.py."""
+    proc = run_program("-m", "tests.programs.build_peak_memory", corpus, vocab, out, "2")
     assert proc.returncode == 0, proc.stderr[-2000:]
     return int(proc.stdout.split("PEAK_PY_BYTES")[-1])
 
 
+@pytest.mark.slow
 def test_peak_memory_flat_from_2_to_20_mb(shared_corpus, bert_vocab_file, tmp_path):
     docs = [d for i in range(20) for d in wiki_documents_by_regex(corpus_file(i)) if d]
     text = "\n\n".join("\n".join(d) for d in docs) + "\n"

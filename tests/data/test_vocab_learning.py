@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import collections
+import re
 import shutil
 
 import numpy as np
 import pytest
 
+from data_prep import build_pretraining_dataset
 from electra_tf.data.vocab_learning import count_words, learn_vocab
 from electra_tf.tokenization import REQUIRED_SPECIAL_TOKENS, FullTokenizer, load_vocab
-from tests.conftest import corpus_file, run_script
 from tests.data.helpers import parse_records, read_raw_records
-
-SCRIPT = "data_prep/build_pretraining_dataset.py"
+from tests.helpers import corpus_file
 
 
 def test_count_words_uses_bert_basic_tokenization():
@@ -33,13 +33,13 @@ def test_learned_vocab_starts_with_specials_and_covers_words():
         learn_vocab(counts, vocab_size=5)
 
 
+@pytest.mark.slow
 def test_cli_learns_vocab_and_uses_it(shared_corpus, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(corpus_file(1), corpus / "wiki_01")
     out = tmp_path / "out"
-    proc = run_script(SCRIPT, f"--corpus_dir={corpus}", "--learn_vocab_size=2000", f"--output_dir={out}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    build_pretraining_dataset.run(corpus_dir=str(corpus), learn_vocab_size=2000, output_dir=str(out))
     vocab = load_vocab(str(out / "vocab.txt"))
     assert tuple(vocab[:5]) == REQUIRED_SPECIAL_TOKENS
     assert 0.95 * 2000 <= len(vocab) <= 2000
@@ -59,8 +59,8 @@ def test_cli_vocab_flag_errors(tmp_path):
     corpus.mkdir()
     (corpus / "a.txt").write_text("Some words here.\n", encoding="utf-8")
     out = tmp_path / "out"
-    proc = run_script(SCRIPT, f"--corpus_dir={corpus}", f"--output_dir={out}")
-    assert proc.returncode == 1 and "--vocab_file is required (or --learn_vocab_size" in proc.stderr
-    proc = run_script(SCRIPT, f"--corpus_dir={corpus}", f"--output_dir={out}", "--learn_vocab_size=3")
-    assert proc.returncode == 1 and "--learn_vocab_size must exceed 5, got 3" in proc.stderr
+    with pytest.raises(ValueError, match=re.escape("--vocab_file is required (or --learn_vocab_size")):
+        build_pretraining_dataset.run(corpus_dir=str(corpus), output_dir=str(out))
+    with pytest.raises(ValueError, match=re.escape("--learn_vocab_size must exceed 5, got 3")):
+        build_pretraining_dataset.run(corpus_dir=str(corpus), output_dir=str(out), learn_vocab_size=3)
     assert not out.exists()

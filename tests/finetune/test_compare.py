@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from finetune import compare
-from tests.conftest import run_script
-from tests.finetune.conftest import make_data_dir
+from tests.finetune.helpers import make_data_dir
+from tests.helpers import call_tool
 
 
 def _summary(task: str, values: list[float]) -> dict:
@@ -75,6 +75,7 @@ def test_output_paths_name_models_and_tasks(tmp_path):
     assert js.endswith("a_vs_a-random__rte_cola.json")
 
 
+@pytest.mark.slow
 def test_compare_end_to_end_on_real_rte_and_cola(tmp_path, glue_dir, pretrained_model_dir, wiki_data_dir):
     """Acceptance: compare.py fine-tunes a tiny pre-trained model and its random-init twin on real RTE
     and CoLA with identical settings; the saved table's cells are the medians/stds of each model's
@@ -83,15 +84,14 @@ def test_compare_end_to_end_on_real_rte_and_cola(tmp_path, glue_dir, pretrained_
         tmp_path / "data", glue_dir, pretrained_model_dir, wiki_data_dir + "/vocab.txt", "m"
     )
     hparams = {"debug": True, "max_seq_length": 64, "log_every": 100}
-    proc = run_script(
-        "finetune/compare.py",
-        f"--data_dir={data_dir}",
-        "--models=m,m@random",
-        "--tasks=rte,cola",
-        "--num_trials=2",
-        f"--hparams={json.dumps(hparams)}",
+    _, stdout = call_tool(
+        compare.run,
+        data_dir=data_dir,
+        models="m,m@random",
+        tasks="rte,cola",
+        num_trials=2,
+        hparams=json.dumps(hparams),
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     md_path, json_path = compare.output_paths(data_dir, ["m", "m@random"], ["rte", "cola"])
     with open(json_path) as f:
         saved = json.load(f)
@@ -109,12 +109,12 @@ def test_compare_end_to_end_on_real_rte_and_cola(tmp_path, glue_dir, pretrained_
         assert rows[label][3] == f"{np.mean(medians):.2f}"
     with open(md_path) as f:
         assert f.read().splitlines()[0] == "| model | rte (accuracy) | cola (mcc) | average |"
-    assert "| m@random |" in proc.stdout
+    assert "| m@random |" in stdout
 
 
 def test_compare_rejects_unknown_task_before_training(tmp_path):
+    """In-process (the CLI's `compare: error: ` line and exit status 1: test_cli_smoke)."""
     (tmp_path / "models").mkdir()
-    proc = run_script("finetune/compare.py", f"--data_dir={tmp_path}", "--models=m", "--tasks=rte,squad")
-    assert proc.returncode == 1
-    assert "compare: error: unknown GLUE task 'squad'" in proc.stderr
+    with pytest.raises(ValueError, match="unknown GLUE task 'squad'"):
+        compare.run(data_dir=str(tmp_path), models="m", tasks="rte,squad")
     assert not (tmp_path / "models" / "comparisons").exists()

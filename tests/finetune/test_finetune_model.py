@@ -103,6 +103,7 @@ def synthetic_features(rng, n: int, length: int = 16, marker: int = 7) -> Featur
     return Features(input_ids, input_mask, np.zeros_like(input_ids), labels)
 
 
+@pytest.mark.slow
 def test_tiny_random_classifier_learns_a_separable_task():
     """Label = whether token 7 occurs: needs the [CLS] head, the loss and the optimizer to work."""
     rng = np.random.default_rng(0)

@@ -9,9 +9,8 @@ import pytest
 
 from finetune import glue_tasks
 from finetune.glue_tasks import TaskError
-from tests.conftest import SHARED
+from tests.helpers import GLUE_DIR
 
-GLUE_DIR = os.path.join(SHARED, "data", "glue_data")
 OFFICIAL_COUNTS = [
     ("cola", "train", 8551),
     ("cola", "dev", 1043),

@@ -13,19 +13,21 @@ import pytest
 import tensorflow as tf
 
 from electra_tf import checkpoint_io
+from finetune import run_finetuning as run_finetuning_tool
 from finetune.config import finetuning_config
 from finetune.runner import check_inputs, run_finetuning
-from tests.conftest import TINY_MODEL, run_script
-from tests.finetune.conftest import make_data_dir
+from tests.finetune.helpers import make_data_dir
+from tests.helpers import TINY_MODEL, assert_one_line, call_tool
 
-SCRIPT = "finetune/run_finetuning.py"
 NAME = "tiny"
 
 
-def finetune(data_dir: str, **hparams):
-    return run_script(
-        SCRIPT, f"--data_dir={data_dir}", f"--model_name={NAME}", f"--hparams={json.dumps(hparams)}"
+def finetune(data_dir: str, **hparams) -> str:
+    """run_finetuning.py's `run` in-process; returns what it printed (bad input raises)."""
+    _, stdout = call_tool(
+        run_finetuning_tool.run, data_dir=data_dir, model_name=NAME, hparams=json.dumps(hparams)
     )
+    return stdout
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +39,17 @@ def e2e(tmp_path_factory, glue_dir, pretrained_model_dir, wiki_data_dir):
         wiki_data_dir + "/vocab.txt",
         NAME,
     )
-    proc = finetune(
+    stdout = finetune(
         data_dir, task_names=["rte", "cola"], debug=True, num_trials=2, max_seq_length=64, log_every=4
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return data_dir, proc
+    return data_dir, stdout
 
 
+@pytest.mark.slow
 def test_results_files_hold_every_trial_and_their_summary(e2e):
     """Acceptance: per-trial metrics in percent with the tasks' metric names; median/mean/std over
     trials as numpy computes them; the txt file says the same as the json twin."""
-    data_dir, proc = e2e
+    data_dir, _ = e2e
     results_dir = os.path.join(data_dir, "models", NAME, "results")
     with open(os.path.join(results_dir, "rte,cola_results.json")) as f:
         results = json.load(f)
@@ -84,18 +86,17 @@ def test_results_files_hold_every_trial_and_their_summary(e2e):
     assert not [n for n in os.listdir(results_dir) if n.endswith(".tmp")]
 
 
+@pytest.mark.slow
 def test_starts_from_the_pretrained_weights_and_saves_each_trial(e2e, pretrained_model_dir):
-    data_dir, proc = e2e
+    data_dir, stdout = e2e
     unused = re.findall(
         r"initialised \d+ variables from \S+ \(ours format\); (\d+) checkpoint variable\(s\) unused",
-        proc.stdout,
+        stdout,
     )
-    assert len(unused) == 4 and int(unused[0]) > 0, proc.stdout[-3000:]  # the generator is not used
+    assert len(unused) == 4 and int(unused[0]) > 0, stdout[-3000:]  # the generator is not used
     for task in ("rte", "cola"):  # debug: 99 rte / 100 cola examples → 4 batches x 3 epochs
-        assert re.search(
-            rf"{task} trial 2/2: step 12/12 \| loss \d+\.\d+ \| [\d.]+ steps/s \| ETA", proc.stdout
-        )
-        assert re.search(rf"{task} trial 1/2 dev: ", proc.stdout)
+        assert re.search(rf"{task} trial 2/2: step 12/12 \| loss \d+\.\d+ \| [\d.]+ steps/s \| ETA", stdout)
+        assert re.search(rf"{task} trial 1/2 dev: ", stdout)
     pretrained = checkpoint_io.read_upstream_arrays(pretrained_model_dir).arrays[
         "electra/embeddings/word_embeddings"
     ]
@@ -115,6 +116,7 @@ def _tsv(path, rows):
     path.write_text("".join("\t".join(r) + "\n" for r in rows), encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_write_test_outputs_writes_glue_submission_files(tmp_path):
     words = ["red", "blue", "cat", "dog", "big", "small"]
     (tmp_path / "vocab.txt").write_text(
@@ -188,6 +190,8 @@ BAD_CASES = [
 def test_bad_input_one_line_nothing_written(
     case, pattern, tmp_path, glue_dir, pretrained_model_dir, wiki_data_dir
 ):
+    """In-process: the one-line message, nothing written (the CLI's `run_finetuning: error: ` line
+    and exit status 1: test_cli_smoke)."""
     vocab = os.path.join(wiki_data_dir, "vocab.txt")
     with_checkpoint = case in ("vocab_size", "checkpoint_mismatch")
     data_dir = make_data_dir(
@@ -218,13 +222,11 @@ def test_bad_input_one_line_nothing_written(
             f.write("\n".join(tokens[:-1]) + "\n")
     elif case == "checkpoint_mismatch":
         hparams["model_hparam_overrides"] = {"intermediate_size": 256}
-    proc = finetune(data_dir, **hparams)
-    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
-    lines = [x for x in proc.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1, proc.stderr[-2000:]
-    assert lines[0].startswith("run_finetuning: error: ") and re.search(pattern, lines[0]), lines[0]
+    with pytest.raises(ValueError, match=pattern) as error:
+        finetune(data_dir, **hparams)
+    assert_one_line(error)
     if case == "vocab_size":  # one token fewer than the checkpoint's (= the pre-training vocab's)
-        have, want = map(int, re.search(pattern, lines[0]).groups())
+        have, want = map(int, re.search(pattern, str(error.value)).groups())
         assert have + 1 == want == len(tokens)
     models = os.path.join(data_dir, "models", NAME)
     assert not os.path.exists(os.path.join(models, "results"))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from electra_tf.scoring import load_discriminator
-from tests.conftest import TINY_ADAPTIVE_EXITS
-from tests.pretrain.test_run_pretraining import (
-    _checkpoint_values,
+from tests.helpers import TINY_ADAPTIVE_EXITS
+from tests.pretrain.helpers import (
     assert_round_trip,
     assert_same_values,
+    checkpoint_values,
     read_scalars,
     run_straight_and_resumed,
 )
@@ -27,13 +29,14 @@ ADAPTIVE = dict(
 )
 
 
+@pytest.mark.slow
 def test_adaptive_scalars_exact_resume_and_conversion(wiki_data_dir, tmp_path):
     """Acceptance 3: resuming mid-run restores P, the window sums and the previous accuracy; the
     run's checkpoint converts both ways and `score` reads it (`_converts_and_scores`)."""
     run_straight_and_resumed(wiki_data_dir, "adaptive", 10, **ADAPTIVE)
 
     models = os.path.join(wiki_data_dir, "models")
-    at_10 = _checkpoint_values(os.path.join(models, "adaptive_resumed", "ckpt-10"))
+    at_10 = checkpoint_values(os.path.join(models, "adaptive_resumed", "ckpt-10"))
     state = {k: v for k, v in at_10.items() if "/distribution/" in k}
     names = {k.split("/")[-3] for k in state}
     assert names == {
@@ -49,8 +52,8 @@ def test_adaptive_scalars_exact_resume_and_conversion(wiki_data_dir, tmp_path):
     assert next(v for k, v in state.items() if "/window_tokens/" in k) > 0
 
     assert_same_values(
-        _checkpoint_values(os.path.join(models, "adaptive_straight")),
-        _checkpoint_values(os.path.join(models, "adaptive_resumed")),
+        checkpoint_values(os.path.join(models, "adaptive_straight")),
+        checkpoint_values(os.path.join(models, "adaptive_resumed")),
     )
 
     curves = read_scalars(os.path.join(models, "adaptive_straight"))

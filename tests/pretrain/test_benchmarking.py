@@ -65,7 +65,7 @@ def test_electra_flops_match_a_hand_count_for_a_small_config():
 
 @pytest.mark.parametrize("mixed", [False, True])
 def test_anchor_first_step_loss_is_an_untrained_electras(mixed):
-    """tf-models' ElectraPretrainer: first-step loss ≈ ln V + 50·ln 2 (DESIGN §9's sanity figure);
+    """tf-models' ElectraPretrainer: first-step loss ≈ ln V + 50·ln 2 (docs/design.md, 'Reference numbers');
     with `mixed` its encoders compute in bfloat16 and its own heads in float32."""
     from pretrain.tfm_anchor import AnchorTrainer, fixed_masked_batch
 
@@ -86,7 +86,7 @@ def test_anchor_first_step_loss_is_an_untrained_electras(mixed):
         inputs["masked_lm_ids"].numpy(), np.take_along_axis(batch["input_ids"], positions, 1)
     )
     anchor = AnchorTrainer(config, batch, 103, mixed=mixed)
-    first = float(anchor.run_step()["loss_total"])
+    first = float(anchor.run_step()["losses"]["total"])
     blocks = [m for m in anchor.model.submodules if type(m).__name__ == "TransformerEncoderBlock"]
     assert len(blocks) == 2 and {b.compute_dtype for b in blocks} == {"bfloat16" if mixed else "float32"}
     assert anchor.model.masked_lm.compute_dtype == "float32"

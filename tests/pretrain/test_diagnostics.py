@@ -18,8 +18,7 @@ from pretrain.diagnostics import (
     probe_items,
     roc_auc,
 )
-from tests.pretraining.test_generator_free import SPECIAL, tiny_config
-from tests.pretraining.test_model import _batch
+from tests.pretraining.helpers import SPECIAL, batch_of, tiny_config
 
 
 @pytest.mark.parametrize("ties", [False, True])
@@ -76,7 +75,7 @@ class _FixedModel:
 
 
 def test_diagnostics_corrupt_once_and_score_by_hand():
-    batch = {k: v.numpy() for k, v in _batch(8, 32, 300, seed=3).items()}
+    batch = {k: v.numpy() for k, v in batch_of(8, 32, 300, seed=3).items()}
     counts = np.ones(300, np.int64)
     diag = Diagnostics([batch], counts, SPECIAL, mask_prob=0.2, max_predictions=8)
     corrupted, mask, _, labels = diag.batches[0]
@@ -95,7 +94,7 @@ def test_diagnostics_corrupt_once_and_score_by_hand():
 
 def test_probe_summary_counts_ratios_over_the_flag_threshold(bert_vocab_file):
     tokenizer = FullTokenizer(load_vocab(bert_vocab_file))
-    batch = {k: v.numpy() for k, v in _batch(2, 32, 300).items()}
+    batch = {k: v.numpy() for k, v in batch_of(2, 32, 300).items()}
     diag = Diagnostics([batch], np.ones(300), SPECIAL, 0.15, 5, probe=probe_items(tokenizer))
     model = _FixedModel()
     ratios = diag.probe_ratios(model)
@@ -108,7 +107,7 @@ def test_probe_summary_counts_ratios_over_the_flag_threshold(bert_vocab_file):
 
 def test_a_real_pretrainers_discriminate_matches_its_score_path():
     model = build_pretrainer(tiny_config("electra"), SPECIAL)
-    batch = _batch(2, 32, 300)
+    batch = batch_of(2, 32, 300)
     model(batch, tf.constant([1, 2], tf.int64), 0)
     logits, hidden = model.discriminate(batch["input_ids"], batch["input_mask"], batch["segment_ids"])
     emb = model.embeddings(batch["input_ids"], batch["segment_ids"])

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from electra_tf.scoring import load_discriminator, replaced_probabilities
-from tests.pretrain.test_run_pretraining import (
-    _checkpoint_values,
+from tests.pretrain.helpers import (
     assert_round_trip,
     assert_same_values,
+    checkpoint_values,
     read_scalars,
     run_straight_and_resumed,
 )
@@ -35,13 +36,14 @@ def _policy(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k.split("/")[-3]: v for k, v in values.items() if "/policy/" in k}
 
 
+@pytest.mark.slow
 def test_early_exit_scalars_exact_resume_and_conversion(wiki_data_dir, tmp_path):
     """Acceptance 3 (resume restores the exit state exactly) and §7's early_exit/* scalars; the
     checkpoint converts both ways and `score` reads its full discriminator."""
     run_straight_and_resumed(wiki_data_dir, "early", 8, **EARLY_EXIT)
 
     models = os.path.join(wiki_data_dir, "models")
-    state = _policy(_checkpoint_values(os.path.join(models, "early_resumed", "ckpt-8")))
+    state = _policy(checkpoint_values(os.path.join(models, "early_resumed", "ckpt-8")))
     assert set(state) == {"steps", "exit_section", "threshold", "section_accuracy"}
     assert int(state["steps"]) == 8  # probes were steps 0, 3, 6
     np.testing.assert_allclose(state["threshold"], state["section_accuracy"].mean(), rtol=1e-6)
@@ -49,8 +51,8 @@ def test_early_exit_scalars_exact_resume_and_conversion(wiki_data_dir, tmp_path)
     assert int(state["exit_section"]) == above[0]
 
     assert_same_values(
-        _checkpoint_values(os.path.join(models, "early_straight")),
-        _checkpoint_values(os.path.join(models, "early_resumed")),
+        checkpoint_values(os.path.join(models, "early_straight")),
+        checkpoint_values(os.path.join(models, "early_resumed")),
     )
 
     curves = read_scalars(os.path.join(models, "early_straight"))

@@ -3,66 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-from tests.conftest import REPO, TINY_ADAPTIVE_EXITS, TINY_MODEL
+import pytest
 
-# Runs in a fresh interpreter: logical devices must be configured before TensorFlow starts.
-_COMPARE = r"""
-import json, sys
-import numpy as np
-import tensorflow as tf
-from pretrain.strategies import build_strategy
-mirrored = build_strategy("mirrored", cpu_replicas=2)
-from electra_tf import configs
-from electra_tf.pretraining.model import SpecialTokens
-from electra_tf.tokenization import load_vocab
-from pretrain.input_pipeline import list_record_files
-from pretrain.trainer import Trainer
-
-data_dir = sys.argv[1]
-vocab = load_vocab(data_dir + "/vocab.txt")
-for hparams in json.loads(sys.argv[2]):  # one process for every method: TF starts once
-    config = configs.config_from_hparams("m", data_dir, dict(hparams, vocab_size=len(vocab)))
-    files = list_record_files(config.pretrain_tfrecords)
-    batch = next(iter(tf.data.TFRecordDataset(files).batch(config.train_batch_size).map(
-        lambda r: {k: tf.cast(v, tf.int32) for k, v in tf.io.parse_example(
-            r, {n: tf.io.FixedLenFeature([config.max_seq_length], tf.int64)
-                for n in ("input_ids", "input_mask", "segment_ids")}).items()})))
-    seed = tf.constant([11, 12], tf.int64)
-    results = {}
-    for name, strategy in (("single", tf.distribute.get_strategy()), ("mirrored", mirrored)):
-        trainer = Trainer(config, strategy, SpecialTokens.from_vocab(vocab), files, log=lambda _: None)
-        if name == "mirrored":
-            for var, value in zip(trainer.model.weights, weights, strict=True):
-                var.assign(value)
-        weights = [w.numpy() for w in trainer.model.weights]
-        dist = strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(batch))
-        step = lambda bb: trainer.loss_and_gradients(bb, seed, training=False)[:2]
-        fn = tf.function(lambda b: strategy.run(step, args=(b,)))
-        scalars, grads = fn(next(iter(dist)))
-        local = lambda x: strategy.experimental_local_results(x)[0]
-        results[name] = ({k: float(local(v)) for k, v in scalars.items()},
-                         [tf.convert_to_tensor(local(g)).numpy() for g in grads])
-        results[name + "_replicas"] = strategy.num_replicas_in_sync
-        if name == "mirrored":  # full steps: the method's after_step runs in cross-replica context
-            for _ in range(2):
-                trainer.run_step()
-            results["method_scalars"] = trainer.model.summary_scalars({})
-    (s1, g1), (s2, g2) = results["single"], results["mirrored"]
-    assert results["mirrored_replicas"] == 2 and results["single_replicas"] == 1
-    print(json.dumps({
-        "method": config.method,
-        "loss_single": s1["loss_total"], "loss_mirrored": s2["loss_total"],
-        "max_loss_rel": max(abs(s1[k] - s2[k]) / max(abs(s1[k]), 1e-9) for k in s1),
-        "max_grad_abs": max(float(np.abs(a - b).max()) for a, b in zip(g1, g2, strict=True)),
-        "max_grad": max(float(np.abs(a).max()) for a in g1),
-        "num_grads": len(g1),
-        "method_scalars": results["method_scalars"],
-    }), flush=True)
-"""
-
+from tests.helpers import TINY_ADAPTIVE_EXITS, TINY_MODEL, run_program
 
 ADAPTIVE = dict(
     TINY_ADAPTIVE_EXITS,
@@ -71,16 +15,13 @@ ADAPTIVE = dict(
 )
 
 
+@pytest.mark.slow
 def test_two_replicas_match_one_on_the_same_global_batch(wiki_data_dir):
-    """electra and adaptive_exit_gen, in one subprocess."""
+    """electra and adaptive_exit_gen, in one subprocess (tests/programs/mirrored_vs_single.py: the
+    logical CPU devices must be configured before TensorFlow starts)."""
     base = dict(TINY_MODEL, train_batch_size=8, num_warmup_steps=0)
-    proc = subprocess.run(
-        [sys.executable, "-c", _COMPARE, wiki_data_dir, json.dumps([base, dict(base, **ADAPTIVE)])],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=900,
-    )
+    hparams = json.dumps([base, dict(base, **ADAPTIVE)])
+    proc = run_program("-m", "tests.programs.mirrored_vs_single", wiki_data_dir, hparams, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [json.loads(line) for line in proc.stdout.strip().splitlines() if line.startswith("{")]
     assert [r["method"] for r in rows] == ["electra", "adaptive_exit_gen"]

@@ -16,10 +16,10 @@ import pytest
 import tensorflow as tf
 
 from electra_tf import configs
-from electra_tf.pretraining.methods import registered_methods
 from electra_tf.pretraining.model import SpecialTokens
+from electra_tf.pretraining.registry import registered_methods
 from pretrain.trainer import Trainer
-from tests.pretraining.test_model import _batch
+from tests.pretraining.helpers import batch_of
 
 SPECIAL = SpecialTokens(mask_id=103, cls_id=101, sep_id=102)
 
@@ -86,14 +86,15 @@ def _one_step(config, batch, weights=None):
     )
     scalars, grads = trainer.strategy.run(step, args=(batch, seed))
     weights = [v.numpy() for v in trainer.model.weights]
-    return float(scalars["loss_total"]), [tf.convert_to_tensor(g).numpy() for g in grads], weights
+    return float(scalars["losses"]["total"]), [tf.convert_to_tensor(g).numpy() for g in grads], weights
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["electra"])
 def test_xla_step_equals_the_plain_step(method, monkeypatch):
     monkeypatch.setattr(tf.random, "stateless_uniform", hashed_uniform)
     monkeypatch.setattr(tf.random.experimental, "stateless_split", hashed_split)
-    batch = _batch(4, 32, 300, seed=1)
+    batch = batch_of(4, 32, 300, seed=1)
     loss, grads, weights = _one_step(_config(method), batch)
     xla_loss, xla_grads, _ = _one_step(_config(method, jit_compile=True), batch, weights)
     assert loss > 1.0
@@ -102,9 +103,10 @@ def test_xla_step_equals_the_plain_step(method, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", registered_methods())
 def test_mixed_precision_step_is_the_plain_step_in_bfloat16(method):
-    batch = _batch(4, 32, 300, seed=2)
+    batch = batch_of(4, 32, 300, seed=2)
     loss, grads, weights = _one_step(_config(method, mixed_precision=False), batch)
     mixed_loss, mixed_grads, _ = _one_step(_config(method, mixed_precision=True), batch, weights)
     assert mixed_loss != loss  # bfloat16 really computed
@@ -120,7 +122,7 @@ def test_mixed_precision_step_is_the_plain_step_in_bfloat16(method):
 def test_auto_precision_is_bfloat16_where_native(monkeypatch):
     from electra_tf import precision
 
-    dataset = tf.data.Dataset.from_tensors(_batch(4, 32, 300, seed=2)).repeat()
+    dataset = tf.data.Dataset.from_tensors(batch_of(4, 32, 300, seed=2)).repeat()
     for native in (True, False):
         monkeypatch.setattr(precision, "native_bfloat16", lambda n=native: (n, "patched"))
         lines = []

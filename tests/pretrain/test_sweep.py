@@ -10,7 +10,7 @@ import os
 import pytest
 
 from pretrain.sweep import load_sweep, markdown_table, run_sweep, summarize
-from tests.conftest import TINY_MODEL
+from tests.helpers import TINY_MODEL
 
 
 def _write(tmp_path, value) -> str:
@@ -57,6 +57,7 @@ def test_summary_reads_final_best_and_post_threshold_values():
     assert "| r | 300 | 0.750 | 0.850 | 0.600 | 0.650 | 0.700 | 0.120 | — |" in table
 
 
+@pytest.mark.slow
 def test_two_runs_train_tabulate_and_are_skipped_on_a_rerun(wiki_data_dir, tmp_path):
     base = {**TINY_MODEL, "num_train_steps": 4, "log_every": 2, "save_checkpoints_steps": 4}
     base["diagnostic_examples"] = 32

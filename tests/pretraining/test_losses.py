@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -18,7 +15,7 @@ from electra_tf.pretraining.metrics import (
     mlm_accuracy_counts,
     sampled_accuracy_counts,
 )
-from tests.conftest import REPO
+from tests.helpers import run_program
 
 
 def test_mlm_loss_hand_computed():
@@ -107,36 +104,9 @@ def test_streaming_auc_matches_rank_auc():
     assert float(auc.result()) == pytest.approx(2 / 4)
 
 
-MIRRORED = textwrap.dedent(
-    """
-    import numpy as np, tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from electra_tf.pretraining.metrics import StreamingAUC
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    with strategy.scope():
-        auc = StreamingAUC(num_bins=10)
-    probs = np.array([[0.05, 0.95, 0.5, 0.3], [0.7, 0.2, 0.85, 0.15]], np.float32)
-    labels = np.array([[0, 1, 1, 0], [1, 0, 0, 1]], np.float32)
-    dist = strategy.experimental_distribute_values_from_function(
-        lambda ctx: (probs[ctx.replica_id_in_sync_group], labels[ctx.replica_id_in_sync_group]))
-    @tf.function
-    def step(batch):
-        strategy.run(lambda p, y: auc.update_state(y, p), args=batch)
-    step(dist)
-    mirrored = float(auc.result())
-    single = StreamingAUC(num_bins=10)
-    single.update_state(labels, probs)
-    auc.reset_state()
-    print(strategy.num_replicas_in_sync, mirrored, float(single.result()), float(auc.result()))
-    """
-)
-
-
 def test_streaming_auc_under_mirrored_strategy():
-    proc = subprocess.run(
-        [sys.executable, "-c", MIRRORED], capture_output=True, text=True, timeout=120, cwd=REPO
-    )
+    """tests/programs/mirrored_auc.py: logical CPU devices need a TensorFlow of their own."""
+    proc = run_program("-m", "tests.programs.mirrored_auc", timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     replicas, mirrored, single, after_reset = proc.stdout.split()[-4:]
     # per replica the AUCs are 1 and 1/4; the summed histograms give the global 11/16

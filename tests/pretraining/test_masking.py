@@ -1,4 +1,4 @@
-"""mask_inputs against the DESIGN §5 rule over many random draws, checked with numpy."""
+"""mask_inputs against the rule in docs/design.md, 'Masking', over many random draws, checked with numpy."""
 
 from __future__ import annotations
 

@@ -12,8 +12,7 @@ from electra_tf import configs
 from electra_tf.modeling.heads import gather_positions
 from electra_tf.pretraining.model import build_pretrainer
 from electra_tf.pretraining.sampling import sample_unigram_per_example, unigram_cdf
-from tests.pretraining.test_generator_free import SPECIAL, tiny_config
-from tests.pretraining.test_model import _batch, mask_like_the_pretrainer
+from tests.pretraining.helpers import SPECIAL, batch_of, mask_like_the_pretrainer, tiny_config
 
 SEED = tf.constant([3, 4], tf.int64)
 
@@ -57,7 +56,7 @@ def test_unigram_method_writes_draws_at_the_selected_positions_only():
     counts = _counts()
     config = tiny_config("unigram", mask_prob=0.3)
     model = build_pretrainer(config, SPECIAL, token_counts=lambda: counts)
-    batch = _batch(6, 32, 300, seed=1)
+    batch = batch_of(6, 32, 300, seed=1)
     masked = mask_like_the_pretrainer(model, batch, SEED)
     tf.function(lambda b: model(b, SEED, 0, training=False).labels)(batch)  # first use traced
     out = model(batch, SEED, 0, training=False)
@@ -79,7 +78,7 @@ def test_unigram_method_writes_draws_at_the_selected_positions_only():
 
 
 def _method_seeds(batch, seed):
-    from electra_tf.pretraining.methods import per_example_seeds
+    from electra_tf.pretraining.seeds import per_example_seeds
 
     return per_example_seeds(seed, 0, tf.shape(batch["input_ids"])[0]) + [[0, 7]]
 
@@ -87,13 +86,13 @@ def _method_seeds(batch, seed):
 def test_unigram_without_token_counts_builds_but_cannot_train():
     model = build_pretrainer(tiny_config("unigram"), SPECIAL)  # e.g. to read or convert a checkpoint
     with pytest.raises(configs.ConfigError, match="token counts"):
-        model(_batch(2, 32, 300), SEED, 0)
+        model(batch_of(2, 32, 300), SEED, 0)
 
 
 def test_disc_mlm_term_equals_a_hand_computation_on_the_discriminators_states():
     config = tiny_config("electra", disc_mlm_weight=0.7)
     model = build_pretrainer(config, SPECIAL)
-    batch = _batch(4, 32, 300, seed=2)
+    batch = batch_of(4, 32, 300, seed=2)
     out = model(batch, SEED, 0, training=False)
     term = out.losses["disc_mlm"]
     assert term.weight == pytest.approx(0.7)
@@ -132,7 +131,7 @@ def _erf(x):
 def test_tied_generator_runs_on_the_discriminators_encoder():
     tied = build_pretrainer(tiny_config("electra", untied_generator=False), SPECIAL)
     untied = build_pretrainer(tiny_config("electra"), SPECIAL)
-    batch = _batch(2, 32, 300)
+    batch = batch_of(2, 32, 300)
     tied(batch, SEED, 0)
     untied(batch, SEED, 0)
     assert tied.method.encoder is tied.discriminator.encoder
@@ -157,7 +156,7 @@ def test_negative_disc_mlm_weight_is_rejected():
 def test_prior_bias_init_starts_every_rtd_head_at_the_label_prior(method):
     extra = {"exit_layers": [1, 2], "exit_loss_weights": [1.0, 2.0]} if method == "early_exit_disc" else {}
     model = build_pretrainer(tiny_config(method, disc_bias_init_prior=True, mask_prob=0.2, **extra), SPECIAL)
-    batch = _batch(4, 32, 300)
+    batch = batch_of(4, 32, 300)
     model(batch, SEED, 0)
     prior = np.log(0.2 / 0.8)  # hand value of logit(mask_prob)
     heads = getattr(model.discriminator, "heads", None) or [model.discriminator.head]
@@ -174,10 +173,10 @@ def test_prior_bias_init_starts_every_rtd_head_at_the_label_prior(method):
 
 def test_random_token_share_replaces_that_share_of_the_chosen_positions():
     from electra_tf.pretraining import masking
-    from electra_tf.pretraining.methods import per_example_seeds
+    from electra_tf.pretraining.seeds import per_example_seeds
 
     model = build_pretrainer(tiny_config("electra", mask_prob=0.5, random_token_share=0.3), SPECIAL)
-    batch = _batch(64, 32, 300, seed=4)
+    batch = batch_of(64, 32, 300, seed=4)
     masked = mask_like_the_pretrainer(model, batch, SEED)
     seeds = per_example_seeds(SEED, 0, 64)
     cdf = unigram_cdf(np.ones(300), SPECIAL.never_replacement_ids)

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _recipe_module():

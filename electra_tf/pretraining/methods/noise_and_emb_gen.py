@@ -1,5 +1,5 @@
-"""Generator-free replacements: the paper's Gaussian noise and Emb-Gen (top-k embedding
-neighbours), and a fixed unigram corruption (a test bed for the discriminator alone).
+"""The paper's generator-free replacements (§3): Gaussian noise and Emb-Gen (top-k embedding
+neighbours), two methods.
 
 Both select positions exactly as masking does (`MaskedBatch.masked_positions/weights`) and label
 every selected position 1, so the replaced share equals the selected share on every batch. Neither
@@ -16,28 +16,47 @@ Shapes: B = batch, L = sequence length, N = selected slots, V = vocabulary, E = 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import tensorflow as tf
 
 from electra_tf import configs
+from electra_tf.pretraining import registry
 from electra_tf.pretraining.masking import MaskedBatch
-from electra_tf.pretraining.methods import (
-    BuildContext,
-    LossTerm,
-    Replacement,
-    ReplacementMethod,
-    register_method,
-)
-from electra_tf.pretraining.sampling import (
-    per_example_noise,
-    replace_tokens,
-    rtd_labels,
-    sample_unigram_per_example,
-    selected_mask,
-    unigram_cdf,
-)
+from electra_tf.pretraining.replacement import BuildContext, LossTerm, Replacement, ReplacementMethod
+from electra_tf.pretraining.sampling import per_example_noise, replace_tokens, selected_mask
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseHparams:
+    # std of the Gaussian noise added to the selected positions' word embeddings
+    noise_std: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbGenHparams:
+    # the replacement is one of this many L2-nearest word embeddings, picked uniformly
+    emb_gen_top_k: int = 10
+    # weight of the extra loss: mean squared L2 distance between original and replacement
+    emb_gen_l2_weight: float = 1.0
+    # "Emb-Gen (Pre-trained)": a checkpoint (ours or upstream's) whose embeddings start the run
+    emb_gen_init_checkpoint: str = ""
+    # true: the shared embeddings are not trained
+    emb_gen_freeze_embeddings: bool = False
+
+
+def validate_noise(config: configs.PretrainingConfig) -> None:
+    if registry.hparams_of(config).noise_std <= 0:
+        raise configs.ConfigError(
+            f"hparam noise_std must be positive, got {registry.hparams_of(config).noise_std}"
+        )
+
+
+def validate_emb_gen(config: configs.PretrainingConfig) -> None:
+    top_k = registry.hparams_of(config).emb_gen_top_k
+    if not 1 <= top_k < config.vocab_size:
+        raise configs.ConfigError(f"hparam emb_gen_top_k must be in [1, vocab_size), got {top_k}")
 
 
 def nearest_rows(table: tf.Tensor, ids: tf.Tensor, k: int, excluded: tf.Tensor) -> tf.Tensor:
@@ -150,58 +169,31 @@ class EmbeddingNeighbourReplacement(ReplacementMethod):
         return [(self.init_checkpoint, self._initialised_variables())]
 
 
-@register_method("noise")
-def _build_noise(config: configs.PretrainingConfig, context: BuildContext) -> NoiseReplacement:
-    return NoiseReplacement(config.noise_std)
+def build_noise(config: configs.PretrainingConfig, context: BuildContext) -> NoiseReplacement:
+    return NoiseReplacement(registry.hparams_of(config).noise_std)
 
 
-@register_method("emb_gen")
-def _build_emb_gen(config: configs.PretrainingConfig, context: BuildContext) -> EmbeddingNeighbourReplacement:
-    if config.emb_gen_freeze_embeddings:
+def build_emb_gen(config: configs.PretrainingConfig, context: BuildContext) -> EmbeddingNeighbourReplacement:
+    hp = registry.hparams_of(config)
+    if hp.emb_gen_freeze_embeddings:
         context.embeddings.trainable = False
     return EmbeddingNeighbourReplacement(
-        config.emb_gen_top_k,
-        config.emb_gen_l2_weight,
+        hp.emb_gen_top_k,
+        hp.emb_gen_l2_weight,
         context.special.never_replacement_ids,
         configs.bert_config(config).vocab_size,
-        config.emb_gen_init_checkpoint,
+        hp.emb_gen_init_checkpoint,
         lambda: list(context.embeddings.weights),
     )
 
 
-def unigram_corruption(ids: tf.Tensor, input_mask, masked: MaskedBatch, seeds, cdf) -> tuple:
-    """ids, input_mask [B, L] int, masked's positions, seeds [B, 2], cdf [V] → (corrupted ids [B, L]
-    int32 with unigram draws at the selected positions, RTD labels [B, L] int32)."""
-    new_ids = sample_unigram_per_example(cdf, seeds, masked.masked_positions.shape[1])  # [B,N]
-    corrupted = replace_tokens(ids, masked.masked_positions, new_ids, masked.masked_weights)
-    return corrupted, rtd_labels(ids, corrupted, input_mask)
-
-
-class UnigramReplacement(ReplacementMethod):
-    """Replacements drawn from a fixed unigram distribution: `cdf` [V] (`sampling.unigram_cdf`), or
-    None for a model built only to read or convert a checkpoint, which then cannot train."""
-
-    def __init__(self, cdf: np.ndarray | None, name="unigram", **kwargs):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(name=name, **kwargs)
-        self._cdf = cdf  # numpy: a tf constant is made per traced graph
-
-    def call(
-        self, embeddings, batch, masked: MaskedBatch, seeds, step_seed=None, training=False
-    ) -> Replacement:
-        """seeds [B, 2] → unigram draws written at the selected positions and their labels."""
-        if self._cdf is None:
-            raise configs.ConfigError(
-                "method unigram needs the training records' token counts, which were not given"
-            )
-        corrupted, labels = unigram_corruption(
-            batch["input_ids"], batch["input_mask"], masked, seeds, tf.constant(self._cdf)
-        )
-        return Replacement(corrupted_ids=corrupted, labels=labels, losses={}, sums={})
-
-
-@register_method("unigram")
-def _build_unigram(config: configs.PretrainingConfig, context: BuildContext) -> UnigramReplacement:
-    if context.token_counts is None:
-        return UnigramReplacement(None)
-    return UnigramReplacement(unigram_cdf(context.token_counts(), context.special.never_replacement_ids))
+registry.register(
+    registry.Method(
+        "noise", build_noise, hparams=NoiseHparams, validate=validate_noise, generator_sized=False
+    )
+)
+registry.register(
+    registry.Method(
+        "emb_gen", build_emb_gen, hparams=EmbGenHparams, validate=validate_emb_gen, generator_sized=False
+    )
+)

@@ -10,11 +10,10 @@ import tf_keras
 
 from electra_tf import configs
 from electra_tf.pretraining import losses
-from electra_tf.pretraining.exit_discriminator import ExitSectionPolicy, choose_exit_section
-from electra_tf.pretraining.methods import per_example_seeds
+from electra_tf.pretraining.methods.early_exit_disc import ExitSectionPolicy, choose_exit_section
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
-from tests.pretraining.test_exit_generator import CountingBlock
-from tests.pretraining.test_model import _batch, mask_like_the_pretrainer
+from electra_tf.pretraining.seeds import per_example_seeds
+from tests.pretraining.helpers import CountingBlock, batch_of, mask_like_the_pretrainer
 
 SPECIAL = SpecialTokens(mask_id=103, cls_id=101, sep_id=102)
 
@@ -87,7 +86,7 @@ def test_only_the_heads_up_to_the_exit_section_are_trained():
     """Non-probe step at section 2 of 4: heads 1–2 get gradients, heads 3–4 none; the RTD loss is
     Σ w_i·RTD_i / Σ w_i over heads 1–2. A probe step trains all four."""
     model = build_pretrainer(tiny_config(4, exit_layers=[1, 2, 3, 4], exit_update_every=10), SPECIAL)
-    batch, seed = _batch(4, 32, 300, seed=4), tf.constant([3, 1], tf.int64)
+    batch, seed = batch_of(4, 32, 300, seed=4), tf.constant([3, 1], tf.int64)
     model(batch, seed, 0)
     stage = model.discriminator
 
@@ -131,7 +130,7 @@ def _corrupted(model, batch, seed):
 def test_generator_and_discriminator_share_one_encoder():
     config = tiny_config(4, exit_layers=[1, 2, 3, 4])
     model = build_pretrainer(config, SPECIAL)
-    batch, seed = _batch(4, 32, 300, seed=5), tf.constant([2, 2], tf.int64)
+    batch, seed = batch_of(4, 32, 300, seed=5), tf.constant([2, 2], tf.int64)
     model(batch, seed, 0)
     assert model.method.encoder is model.discriminator.encoder
     names = [v.name for v in model.trainable_variables]
@@ -148,6 +147,7 @@ def test_generator_and_discriminator_share_one_encoder():
     assert all(g is not None and float(tf.norm(g)) > 0 for g in grads)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "jit_compile, layers, exit_layers, cases",
     [
@@ -161,7 +161,7 @@ def test_non_probe_steps_run_only_the_layers_up_to_the_exit(jit_compile, layers,
     runs its layers (the shared encoder also serves the generator, which always runs all of them)."""
     tf_keras.utils.set_random_seed(0)  # dropout under TF_DETERMINISTIC_OPS
     model = build_pretrainer(tiny_config(layers, exit_layers=list(exit_layers)), SPECIAL)
-    batch = _batch(4, 32, 300)
+    batch = batch_of(4, 32, 300)
     model(batch, tf.constant([0, 0], tf.int64), 0)  # builds every variable
     disc_count, all_count = tf.Variable(0, dtype=tf.int64), tf.Variable(0, dtype=tf.int64)
     encoder = model.discriminator.encoder

@@ -11,31 +11,12 @@ import tf_keras
 from electra_tf import configs
 from electra_tf.checkpoint_io import convert
 from electra_tf.precision import precision_policy
-from electra_tf.pretraining.generator_free import nearest_rows
-from electra_tf.pretraining.methods import per_example_seeds
-from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
-from tests.checkpoint_io.conftest import TINY_SHAPES
-from tests.checkpoint_io.helpers import make_upstream_checkpoint, read_all
-from tests.pretraining.test_model import _batch, mask_like_the_pretrainer
-
-RESERVED = (0, 1, 2, 3, 4, 5, 6, 7, 100, 101, 102, 103)  # [PAD], [unused…], [CLS], [SEP], [MASK]
-SPECIAL = SpecialTokens(mask_id=103, cls_id=101, sep_id=102, reserved_ids=RESERVED)
-
-
-def tiny_config(method: str, **extra) -> configs.PretrainingConfig:
-    hparams = {
-        "method": method,
-        "vocab_size": 300,
-        "embedding_size": 16,
-        "max_seq_length": 32,
-        "model_hparam_overrides": {
-            "hidden_size": 32,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "intermediate_size": 64,
-        },
-    }
-    return configs.config_from_hparams("m", "/d", {**hparams, **extra})
+from electra_tf.pretraining.methods.noise_and_emb_gen import nearest_rows
+from electra_tf.pretraining.model import build_pretrainer
+from electra_tf.pretraining.seeds import per_example_seeds
+from electra_tf.pretraining.training_state import build_model_and_optimizer
+from tests.checkpoint_io.helpers import TINY_SHAPES, make_upstream_checkpoint, read_all
+from tests.pretraining.helpers import RESERVED, SPECIAL, batch_of, mask_like_the_pretrainer, tiny_config
 
 
 def test_nearest_rows_equal_a_brute_force_numpy_search():
@@ -77,7 +58,7 @@ def test_emb_gen_replaces_exactly_the_selected_positions_with_neighbours(mixed):
     tf_keras.utils.set_random_seed(0)  # dropout under TF_DETERMINISTIC_OPS
     with precision_policy(mixed):
         model = build_pretrainer(tiny_config("emb_gen", emb_gen_top_k=5), SPECIAL)
-        model(_batch(6, 32, 300, seed=9), tf.constant([9, 3], tf.int64), 0)  # builds under the policy
+        model(batch_of(6, 32, 300, seed=9), tf.constant([9, 3], tf.int64), 0)  # builds under the policy
     # Rows 1 + N(0, 0.01²): bfloat16 (spacing 2^-7 near 1) would scramble their float32 order.
     table = model.embeddings.word_embeddings
     table.assign(1.0 + 0.01 * np.random.default_rng(0).normal(size=table.shape).astype(np.float32))
@@ -85,7 +66,7 @@ def test_emb_gen_replaces_exactly_the_selected_positions_with_neighbours(mixed):
     excluded[list(RESERVED)] = True
     assert not [v.name for v in model.variables if "generator" in v.name]
     for s in range(4):
-        batch, seed = _batch(6, 32, 300, seed=s), tf.constant([s, 3], tf.int64)
+        batch, seed = batch_of(6, 32, 300, seed=s), tf.constant([s, 3], tf.int64)
         out = model(batch, seed, 0, training=True)
         masked = _masked(model, batch, seed)
         selected = _selected(masked, 32)
@@ -113,7 +94,7 @@ def _corrupted_ids(model, batch, masked, seed) -> np.ndarray:
 def test_emb_l2_term_value_and_gradient_match_a_hand_computation():
     """loss = w·Σ_n ‖E[t_n] − E[t′_n]‖² / n_selected; ∂/∂E[t] = 2w(E[t] − E[t′])/n, ∂/∂E[t′] = −that."""
     model = build_pretrainer(tiny_config("emb_gen", emb_gen_l2_weight=0.5), SPECIAL)
-    batch, seed = _batch(4, 32, 300, seed=9), tf.constant([1, 1], tf.int64)
+    batch, seed = batch_of(4, 32, 300, seed=9), tf.constant([1, 1], tf.int64)
     model(batch, seed, 0)
     masked = _masked(model, batch, seed)
     seeds = per_example_seeds(seed, 0, 4) + [[0, 7]]
@@ -146,7 +127,7 @@ def test_emb_l2_term_value_and_gradient_match_a_hand_computation():
 def test_noise_perturbs_only_the_selected_embeddings_and_labels_them():
     tf_keras.utils.set_random_seed(0)
     model = build_pretrainer(tiny_config("noise", noise_std=1.0, max_seq_length=128), SPECIAL)
-    batch, seed = _batch(16, 128, 300, seed=2), tf.constant([4, 4], tf.int64)
+    batch, seed = batch_of(16, 128, 300, seed=2), tf.constant([4, 4], tf.int64)
     out = model(batch, seed, 0, training=True)
     assert not [v.name for v in model.variables if "generator" in v.name]
     assert set(out.losses) == {"disc"}
@@ -163,13 +144,18 @@ def test_noise_perturbs_only_the_selected_embeddings_and_labels_them():
     assert abs(noise.mean()) < 0.1 and abs(noise.std() - 1.0) < 0.05
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["upstream", "ours"])
 def test_emb_gen_pretrained_starts_from_the_checkpoint_embeddings(fmt, tmp_path):
     """Acceptance 3: the Trainer's fresh start takes every embedding tensor from the checkpoint."""
     from pretrain.trainer import Trainer
 
     upstream = make_upstream_checkpoint(tmp_path / "upstream", seed=11, step=5, **TINY_SHAPES)
-    checkpoint = upstream if fmt == "upstream" else convert.to_ours(upstream, str(tmp_path / "ours" / "m"))
+    checkpoint = (
+        upstream
+        if fmt == "upstream"
+        else convert.to_ours(upstream, str(tmp_path / "ours" / "m"), build=build_model_and_optimizer)
+    )
     expected = read_all(upstream)
     hparams = {
         "method": "emb_gen",
@@ -183,7 +169,7 @@ def test_emb_gen_pretrained_starts_from_the_checkpoint_embeddings(fmt, tmp_path)
         "model_hparam_overrides": {"hidden_size": 128, "num_hidden_layers": 1, "num_attention_heads": 2},
     }
     config = configs.config_from_hparams("emb", str(tmp_path / "data"), hparams)
-    dataset = tf.data.Dataset.from_tensors(_batch(4, 32, 300)).repeat()
+    dataset = tf.data.Dataset.from_tensors(batch_of(4, 32, 300)).repeat()
     trainer = Trainer(config, tf.distribute.get_strategy(), SPECIAL, [], log=lambda _: None, dataset=dataset)
     embeddings = model_embeddings = trainer.model.embeddings
     before = embeddings.word_embeddings.numpy().copy()
@@ -209,7 +195,7 @@ def test_emb_gen_pretrained_starts_from_the_checkpoint_embeddings(fmt, tmp_path)
 
 def test_frozen_embeddings_are_not_trained():
     model = build_pretrainer(tiny_config("emb_gen", emb_gen_freeze_embeddings=True), SPECIAL)
-    model(_batch(2, 32, 300), tf.constant([0, 0], tf.int64), 0)
+    model(batch_of(2, 32, 300), tf.constant([0, 0], tf.int64), 0)
     trainable = {v.name for v in model.trainable_variables}
     assert not [n for n in trainable if "/embeddings/" in n and "embeddings_project" not in n]
     assert [n for n in trainable if "discriminator" in n]

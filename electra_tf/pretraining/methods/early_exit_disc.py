@@ -1,4 +1,4 @@
-"""Early-Exit (Disc): RTD exit heads after each section of a discriminator the generator shares.
+"""Early-Exit (Disc) (paper §3): RTD exit heads after each section of a discriminator the generator shares.
 
 The generator is the discriminator's own encoder with an MLM head (upstream's
 `untied_generator=False`: one set of encoder variables). The discriminator has one RTD head per
@@ -25,19 +25,17 @@ import tf_keras
 from electra_tf import configs
 from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
 from electra_tf.modeling.heads import DiscriminatorHead
-from electra_tf.pretraining import losses, metrics
-from electra_tf.pretraining.discriminators import (
-    DiscriminatorOutput,
-    DiscriminatorStage,
-    register_discriminator,
-)
-from electra_tf.pretraining.methods import (
-    BuildContext,
-    ElectraGenerator,
-    LossTerm,
-    build_mlm_head,
-    register_method,
-)
+from electra_tf.pretraining import losses, metrics, registry
+from electra_tf.pretraining.discriminators import DiscriminatorOutput, DiscriminatorStage
+from electra_tf.pretraining.generator import ElectraGenerator, build_mlm_head
+from electra_tf.pretraining.methods.exit_hparams import ExitHparams, validate_exits
+from electra_tf.pretraining.replacement import BuildContext, LossTerm
+
+NAME = "early_exit_disc"
+
+
+def validate(config: configs.PretrainingConfig) -> None:
+    validate_exits(registry.hparams_of(config))
 
 
 def choose_exit_section(section_accuracy: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -190,7 +188,7 @@ class EarlyExitDiscriminator(DiscriminatorStage):
         self.policy.steps.assign(1)
 
     def summary_scalars(self, window: dict[str, float]) -> dict[str, float]:
-        """DESIGN §7 `early_exit/*`: the last probe's section accuracies and threshold, and the
+        """The `early_exit/*` scalars: the last probe's section accuracies and threshold, and the
         exit layer non-probe steps run to."""
         accuracy = self.policy.section_accuracy.numpy()
         out = {
@@ -201,13 +199,15 @@ class EarlyExitDiscriminator(DiscriminatorStage):
         return out
 
 
-@register_discriminator("early_exit_disc")
-def _build_early_exit_discriminator(config: configs.PretrainingConfig) -> EarlyExitDiscriminator:
+def build_discriminator(config: configs.PretrainingConfig) -> EarlyExitDiscriminator:
     tower = configs.bert_config(config)
-    layers = list(config.exit_layers)
+    hp = registry.hparams_of(config)
+    layers = list(hp.exit_layers)
+    # checked here, not in `validate`: converting a checkpoint validates the user's hparams before
+    # the checkpoint's layer count is merged in
     if layers[-1] != tower.num_hidden_layers:
         raise configs.ConfigError(
-            f"early_exit_disc: the last of exit_layers {layers} must be the discriminator's last layer "
+            f"{NAME}: the last of exit_layers {layers} must be the discriminator's last layer "
             f"({tower.num_hidden_layers}), so that probe steps and fine-tuning use every layer"
         )
     heads = [
@@ -223,15 +223,27 @@ def _build_early_exit_discriminator(config: configs.PretrainingConfig) -> EarlyE
         build_encoder(tower, configs.embedding_size(config)),
         heads,
         layers,
-        config.exit_loss_weights,
-        ExitSectionPolicy(len(layers), config.exit_update_every),
+        hp.exit_loss_weights,
+        ExitSectionPolicy(len(layers), hp.exit_update_every),
         config.disc_weight,
     )
 
 
-@register_method("early_exit_disc")
-def _build_tied_generator(config: configs.PretrainingConfig, context: BuildContext) -> ElectraGenerator:
+def build_tied_generator(config: configs.PretrainingConfig, context: BuildContext) -> ElectraGenerator:
     """The generator is the discriminator's encoder with an MLM head (generator sizes are unused)."""
     return ElectraGenerator(
         context.discriminator.encoder, build_mlm_head(config), config.temperature, config.gen_weight
     )
+
+
+registry.register(
+    registry.Method(
+        NAME,
+        build_tied_generator,
+        hparams=ExitHparams,
+        validate=validate,
+        build_discriminator=build_discriminator,
+        generator_sized=False,
+        timing_hparams={"exit_update_every": 10**9},  # no probe after the first step: the exit stays pinned
+    )
+)
