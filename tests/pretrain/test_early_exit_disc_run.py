@@ -38,8 +38,9 @@ def _policy(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 @pytest.mark.slow
 def test_early_exit_scalars_exact_resume_and_conversion(wiki_data_dir, tmp_path):
-    """Acceptance 3 (resume restores the exit state exactly) and §7's early_exit/* scalars; the
-    checkpoint converts both ways and `score` reads its full discriminator."""
+    """Acceptance 3 (resume restores the exit state exactly) and the early_exit/* scalars
+    (docs/design.md, 'Metric names'); the checkpoint converts both ways and `score` reads its full
+    discriminator."""
     run_straight_and_resumed(wiki_data_dir, "early", 8, **EARLY_EXIT)
 
     models = os.path.join(wiki_data_dir, "models")
