@@ -9,9 +9,8 @@ import os
 import re
 import shutil
 
-import tensorflow as tf
-
 from tests.checkpoint_io.helpers import FAST, make_upstream_checkpoint, write_vocab
+from tests.data.helpers import write_bad_record
 from tests.finetune.helpers import make_data_dir
 from tests.helpers import TINY_MODEL, run_program
 
@@ -51,19 +50,7 @@ def test_build_openwebtext_pretraining_dataset(tmp_path):
 
 def test_inspect_tfrecords(tmp_path):
     """tests/data/test_inspect_tfrecords.py's bad record (and the positional file argument)."""
-    path = tmp_path / "pretrain_data.tfrecord-00000-of-00001"
-    with tf.io.TFRecordWriter(str(path)) as w:
-        ex = tf.train.Example(
-            features=tf.train.Features(
-                feature={
-                    "input_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=[1, 2, 3])),
-                    "input_mask": tf.train.Feature(int64_list=tf.train.Int64List(value=[1, 1])),
-                    "segment_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=[0, 0, 0])),
-                }
-            )
-        )
-        w.write(ex.SerializeToString())
-    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n", encoding="utf-8")
+    path = write_bad_record(tmp_path)
     proc = run_program("data_prep/inspect_tfrecords.py", str(path))
     assert proc.returncode == 1
     assert re.search(

@@ -13,6 +13,18 @@ import tensorflow as tf
 FEATURES = ("input_ids", "input_mask", "segment_ids")
 
 
+def write_bad_record(folder) -> str:
+    """A one-record shard in `folder` whose input_mask is shorter than its input_ids (and a 5-token
+    vocab.txt beside it); returns the shard's path."""
+    path = folder / "pretrain_data.tfrecord-00000-of-00001"
+    lists = {"input_ids": [1, 2, 3], "input_mask": [1, 1], "segment_ids": [0, 0, 0]}
+    feature = {k: tf.train.Feature(int64_list=tf.train.Int64List(value=v)) for k, v in lists.items()}
+    with tf.io.TFRecordWriter(str(path)) as w:
+        w.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    (folder / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n", encoding="utf-8")
+    return path
+
+
 def read_raw_records(output_dir: str) -> list[bytes]:
     """All serialized records of `output_dir`'s shards, shard by shard."""
     paths = sorted(glob.glob(os.path.join(output_dir, "pretrain_data.tfrecord-*")))

@@ -6,10 +6,9 @@ import re
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from data_prep import build_pretraining_dataset, inspect_tfrecords
-from tests.data.helpers import parse_records, read_raw_records
+from tests.data.helpers import parse_records, read_raw_records, write_bad_record
 from tests.helpers import call_tool
 
 
@@ -46,19 +45,7 @@ def test_statistics_match_numpy(bert_vocab_file, tmp_path):
 
 def test_bad_record_names_file(tmp_path):
     """In-process; the same through the CLI (`inspect_tfrecords: error: ...`, exit 1): test_cli_smoke."""
-    path = tmp_path / "pretrain_data.tfrecord-00000-of-00001"
-    with tf.io.TFRecordWriter(str(path)) as w:
-        ex = tf.train.Example(
-            features=tf.train.Features(
-                feature={
-                    "input_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=[1, 2, 3])),
-                    "input_mask": tf.train.Feature(int64_list=tf.train.Int64List(value=[1, 1])),
-                    "segment_ids": tf.train.Feature(int64_list=tf.train.Int64List(value=[0, 0, 0])),
-                }
-            )
-        )
-        w.write(ex.SerializeToString())
-    (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n", encoding="utf-8")
+    path = write_bad_record(tmp_path)
     with pytest.raises(
         ValueError,
         match=r".*00001 record 0: feature lengths differ: "
