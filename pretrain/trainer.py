@@ -21,10 +21,10 @@ import tf_keras
 
 from electra_tf import configs, precision
 from electra_tf.checkpoint_io import restore_variables
-from electra_tf.optimization import create_optimizer
 from electra_tf.pretraining import metric_table, seeds
 from electra_tf.pretraining.metrics import StreamingAUC
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
+from electra_tf.pretraining.training_state import optimizer_for
 from electra_tf.progress import format_duration
 from pretrain.input_pipeline import dataset_token_counts, pretraining_dataset, token_counts
 
@@ -80,13 +80,7 @@ class Trainer:
                     counts = (lambda: token_counts(files, config.vocab_size)) if files else None
                 # read only by a method that needs them, while building (eagerly)
                 self.model = build_pretrainer(config, special, counts)
-                self.optimizer = create_optimizer(
-                    config.learning_rate,
-                    config.num_train_steps,
-                    config.num_warmup_steps,
-                    config.lr_decay_power,
-                    config.weight_decay_rate,
-                )
+                self.optimizer = optimizer_for(config)
                 self.auc = StreamingAUC()
             self.rng = tf.random.Generator.from_seed(config.seed)
             if dataset is None:

@@ -30,13 +30,23 @@ RATIOS = (
     RatioMetric("disc/precision", "disc_tp", "disc_predicted", "disc_precision"),
     RatioMetric("disc/recall", "disc_tp", "disc_replaced", "disc_recall"),
 )
-# The pretrainer's own sum keys (`ElectraPretrainer.call`), from the discriminator's counts.
-DISC_SUM_KEYS = ("disc_correct", "disc_tokens", "disc_tp", "disc_predicted", "disc_replaced")
 # Loss terms upstream's eval reports, and under which name.
 LOSS_EVAL_NAMES = {"disc": "disc_loss", "mlm": "masked_lm_loss"}
 TOTAL_LOSS = "total"
 # Scalars computed outside the sums (the streaming AUC, the diagnostics) shown on the log line.
 CONSOLE_SCALARS = ("disc/auc", "disc/auc_unigram", "disc/hidden_cosine")
+
+
+def disc_sums(counts: dict) -> dict:
+    """The discriminator's confusion counts (`metrics.disc_counts`: tp, fp, fn, tn, correct, count)
+    → the pretrainer's sum keys that RATIOS read."""
+    return {
+        "disc_correct": counts["correct"],
+        "disc_tokens": counts["count"],
+        "disc_tp": counts["tp"],
+        "disc_predicted": counts["tp"] + counts["fp"],
+        "disc_replaced": counts["tp"] + counts["fn"],
+    }
 
 
 def _ratio(sums: dict[str, float], metric: RatioMetric) -> float:

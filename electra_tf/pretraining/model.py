@@ -18,7 +18,7 @@ import tf_keras
 from electra_tf import configs
 from electra_tf.modeling.embeddings import ElectraEmbeddings, build_embeddings
 from electra_tf.modeling.heads import MaskedLMHead, gather_positions
-from electra_tf.pretraining import losses, masking, metrics, registry, sampling, seeds
+from electra_tf.pretraining import losses, masking, metric_table, metrics, registry, sampling, seeds
 from electra_tf.pretraining.discriminators import DiscriminatorStage, build_full_discriminator
 from electra_tf.pretraining.generator import build_mlm_head
 from electra_tf.pretraining.parts import SpecialTokens
@@ -123,13 +123,7 @@ class ElectraPretrainer(tf_keras.Model):
         terms["disc"] = judged.loss
         sums = dict(replacement.sums)
         sums.update(judged.sums)
-        sums.update(
-            disc_correct=counts["correct"],
-            disc_tokens=counts["count"],
-            disc_tp=counts["tp"],
-            disc_predicted=counts["tp"] + counts["fp"],
-            disc_replaced=counts["tp"] + counts["fn"],
-        )
+        sums.update(metric_table.disc_sums(counts))
         method_sums = self.method.discriminator_sums(counts, replacement)
         if set(method_sums) != set(self.method.discriminator_sum_keys):
             raise ValueError(

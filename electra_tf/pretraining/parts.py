@@ -38,6 +38,21 @@ class SpecialTokens:
         return tuple(sorted({self.mask_id, self.cls_id, self.sep_id, *self.reserved_ids}))
 
 
+class StateLayer(tf_keras.layers.Layer):
+    """A part's training state as non-trainable variables (checkpointed with the model), float32
+    whatever the precision policy (bookkeeping is never read as bfloat16), built on first use."""
+
+    def __init__(self, name: str, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(name=name, **kwargs)
+
+    def ensure_built(self) -> None:
+        """Creates the variables (under the layer's name scope) if `build` has not run yet."""
+        if not self.built:
+            with tf.name_scope(self.name):
+                self.build(None)
+
+
 class PretrainerPart(tf_keras.layers.Layer):
     """A Keras layer with the two training hooks; both default to no-ops."""
 

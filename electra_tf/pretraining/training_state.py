@@ -15,6 +15,17 @@ from electra_tf.optimization import create_optimizer
 from electra_tf.pretraining.model import ElectraPretrainer, SpecialTokens, build_pretrainer
 
 
+def optimizer_for(config: configs.PretrainingConfig) -> tf_keras.optimizers.Optimizer:
+    """Upstream's AdamW and learning-rate schedule with `config`'s settings (the Trainer's)."""
+    return create_optimizer(
+        config.learning_rate,
+        config.num_train_steps,
+        config.num_warmup_steps,
+        config.lr_decay_power,
+        config.weight_decay_rate,
+    )
+
+
 def build_model_and_optimizer(
     config: configs.PretrainingConfig, with_slots: bool
 ) -> tuple[ElectraPretrainer, tf_keras.optimizers.Optimizer]:
@@ -29,13 +40,7 @@ def build_model_and_optimizer(
         "segment_ids": tf.zeros([1, length], tf.int32),
     }
     model(batch, tf.constant([0, 0], tf.int64), 0, training=False)
-    optimizer = create_optimizer(
-        config.learning_rate,
-        config.num_train_steps,
-        config.num_warmup_steps,
-        config.lr_decay_power,
-        config.weight_decay_rate,
-    )
+    optimizer = optimizer_for(config)
     if with_slots:
         optimizer._create_all_weights(model.trainable_variables)
     return model, optimizer

@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
-import tf_keras
 
 from electra_tf import configs
 from electra_tf.modeling.encoder import build_encoder
@@ -39,6 +38,7 @@ from electra_tf.pretraining import losses, registry
 from electra_tf.pretraining.generator import sampled_replacement
 from electra_tf.pretraining.masking import MaskedBatch
 from electra_tf.pretraining.methods.exit_hparams import ExitHparams, validate_exits
+from electra_tf.pretraining.parts import StateLayer
 from electra_tf.pretraining.replacement import BuildContext, LossTerm, Replacement, ReplacementMethod
 
 NAME = "adaptive_exit_gen"
@@ -128,7 +128,7 @@ def build_update_rule(name: str) -> UpdateRule:
     return UPDATE_RULES[name]()
 
 
-class AdaptiveExitDistribution(tf_keras.layers.Layer):
+class AdaptiveExitDistribution(StateLayer):
     """P over K exits, sampled once per step and moved every `update_every` steps by RTD accuracy.
 
     Variables (non-trainable, checkpointed): `state` [K] (P or its logits, per the rule),
@@ -145,10 +145,7 @@ class AdaptiveExitDistribution(tf_keras.layers.Layer):
         name: str = "adaptive_exit",
         **kwargs,
     ):
-        # float32 whatever the global policy: P and the window sums are bookkeeping, not compute,
-        # and must not be read as bfloat16 under mixed precision.
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, **kwargs)  # float32: P and the window sums are bookkeeping
         probs = np.asarray(init_probs, np.float64)
         if probs.ndim != 1 or len(probs) < 1 or np.any(probs < 0) or abs(probs.sum() - 1) > 1e-6:
             raise ValueError(f"initial exit probabilities must be >= 0 and sum to 1, got {list(init_probs)}")
@@ -178,14 +175,9 @@ class AdaptiveExitDistribution(tf_keras.layers.Layer):
         self.has_previous = scalar("has_previous", tf.bool)
         super().build(input_shape)
 
-    def _ensure_built(self):
-        if not self.built:
-            with tf.name_scope(self.name):
-                self.build(None)
-
     def probabilities(self) -> tf.Tensor:
         """Current P, float32 [K]."""
-        self._ensure_built()
+        self.ensure_built()
         return self.rule.probabilities(tf.convert_to_tensor(self.state))
 
     def sample(self, seed: tf.Tensor) -> tf.Tensor:
@@ -202,7 +194,7 @@ class AdaptiveExitDistribution(tf_keras.layers.Layer):
         """Adds one step's discriminator counts (summed over replicas) to the window; when the
         window is full, closes it (updates P unless it is the first window). Returns the window's
         accuracy when it closed this step, else -1 (float32 scalar)."""
-        self._ensure_built()
+        self.ensure_built()
         self.window_correct.assign_add(tf.cast(disc_correct, tf.float32))
         self.window_tokens.assign_add(tf.cast(disc_tokens, tf.float32))
         self.window_steps.assign_add(1)

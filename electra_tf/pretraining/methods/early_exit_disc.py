@@ -29,6 +29,7 @@ from electra_tf.pretraining import losses, metrics, registry
 from electra_tf.pretraining.discriminators import DiscriminatorOutput, DiscriminatorStage
 from electra_tf.pretraining.generator import ElectraGenerator, build_mlm_head
 from electra_tf.pretraining.methods.exit_hparams import ExitHparams, validate_exits
+from electra_tf.pretraining.parts import StateLayer
 from electra_tf.pretraining.replacement import BuildContext, LossTerm
 
 NAME = "early_exit_disc"
@@ -50,13 +51,12 @@ def choose_exit_section(section_accuracy: tf.Tensor) -> tuple[tf.Tensor, tf.Tens
     return threshold, tf.where(tf.reduce_any(reached), first, best)
 
 
-class ExitSectionPolicy(tf_keras.layers.Layer):
+class ExitSectionPolicy(StateLayer):
     """When to probe and where to exit. Variables (non-trainable, checkpointed): `steps` (steps
     recorded), `exit_section` (starts at the last section), `threshold`, `section_accuracy` [K]
     (both from the last probe)."""
 
     def __init__(self, num_sections: int, update_every: int, name: str = "exit_policy", **kwargs):
-        kwargs.setdefault("dtype", "float32")  # bookkeeping: never read as bfloat16 (mixed precision)
         super().__init__(name=name, **kwargs)
         if update_every < 1:
             raise ValueError(f"exit_update_every must be positive, got {update_every}")
@@ -78,11 +78,6 @@ class ExitSectionPolicy(tf_keras.layers.Layer):
         self.threshold = variable("threshold", [], tf.float32)
         self.section_accuracy = variable("section_accuracy", [self.num_sections], tf.float32)
         super().build(input_shape)
-
-    def ensure_built(self):
-        if not self.built:
-            with tf.name_scope(self.name):
-                self.build(None)
 
     def is_probe(self) -> tf.Tensor:
         """bool scalar: whether the coming step is a probe step (steps 0, N, 2N, …)."""

@@ -47,10 +47,9 @@ class EmbGenHparams:
 
 
 def validate_noise(config: configs.PretrainingConfig) -> None:
-    if registry.hparams_of(config).noise_std <= 0:
-        raise configs.ConfigError(
-            f"hparam noise_std must be positive, got {registry.hparams_of(config).noise_std}"
-        )
+    noise_std = registry.hparams_of(config).noise_std
+    if noise_std <= 0:
+        raise configs.ConfigError(f"hparam noise_std must be positive, got {noise_std}")
 
 
 def validate_emb_gen(config: configs.PretrainingConfig) -> None:
