@@ -16,11 +16,11 @@ $(STAMP): setup.py
 	touch $(STAMP)
 
 test: venv
-	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n 2 --durations=15 tests
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n 2 --dist worksteal --durations=15 tests
 
 # The suite without the tests marked slow (training, fine-tuning, real-data builds): < 3 min on 2 cores.
 test-fast: venv
-	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n 2 -m "not slow" tests
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n 2 --dist worksteal -m "not slow" tests
 
 demo: venv
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/demo.py

@@ -15,10 +15,13 @@ import random
 
 from absl import app, flags
 
+from electra_tf.cli import absl_main, define_packing_flags, flag_values
+
 
 def define_flags() -> None:
     """The command line's flags, one per keyword argument of `run` (defined only when run as a
     program, so importing this module for `run` leaves absl's flag registry alone)."""
+    define_packing_flags()
     flags.DEFINE_string(
         "data_dir", None, "Holds openwebtext/ and vocab.txt; records go to pretrain_tfrecords/."
     )
@@ -30,11 +33,6 @@ def define_flags() -> None:
     )
     flags.DEFINE_string("vocab_file", None, "Vocabulary (default $DATA_DIR/vocab.txt).")
     flags.DEFINE_string("output_dir", None, "Output folder (default $DATA_DIR/pretrain_tfrecords).")
-    flags.DEFINE_integer("max_seq_length", 128, "Tokens per example, including [CLS] and [SEP]s.")
-    flags.DEFINE_integer("num_processes", 1, "Worker processes (archives are processed in parallel).")
-    flags.DEFINE_bool("do_lower_case", True, "Lower-case and strip accents (uncased vocabularies).")
-    flags.DEFINE_integer("seed", 12345, "Seed of the packing randomness; same seed, same output.")
-    flags.DEFINE_integer("num_out_files", 0, "Output shards; 0 = one per ~150 MB of records.")
 
 
 PROGRAM = "build_openwebtext_pretraining_dataset"
@@ -96,13 +94,7 @@ def run(
     run_build(units, total, config, output_dir, num_out_files, num_processes)
 
 
-def main(argv) -> None:
-    del argv
-    from electra_tf.cli import flag_values
-    from electra_tf.data.cli import exit_on_bad_input
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    exit_on_bad_input(PROGRAM, lambda: run(**flag_values(run)))
+main = absl_main(PROGRAM, lambda: run(**flag_values(run)))
 
 
 if __name__ == "__main__":

@@ -10,24 +10,21 @@ WordPiece vocabulary from the corpus first and writes it as vocab.txt beside the
 
 from __future__ import annotations
 
-import os
 import random
 
 from absl import app, flags
+
+from electra_tf.cli import absl_main, define_packing_flags, flag_values
 
 
 def define_flags() -> None:
     """The command line's flags, one per keyword argument of `run` (defined only when run as a
     program, so importing this module for `run` leaves absl's flag registry alone)."""
+    define_packing_flags()
     flags.DEFINE_string("corpus_dir", None, "Directory (searched recursively) or glob of text files.")
     flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary (one token per line).")
     flags.DEFINE_string("output_dir", None, "Where pretrain_data.tfrecord-XXXXX-of-YYYYY are written.")
-    flags.DEFINE_integer("max_seq_length", 128, "Tokens per example, including [CLS] and [SEP]s.")
-    flags.DEFINE_integer("num_processes", 1, "Worker processes for tokenization and packing.")
     flags.DEFINE_bool("blanks_separate_docs", True, "Blank lines separate documents in plain text.")
-    flags.DEFINE_bool("do_lower_case", True, "Lower-case and strip accents (uncased vocabularies).")
-    flags.DEFINE_integer("seed", 12345, "Seed of the packing randomness; same seed, same output.")
-    flags.DEFINE_integer("num_out_files", 0, "Output shards; 0 = one per ~150 MB of records.")
     flags.DEFINE_integer("learn_vocab_size", None, "Learn a vocabulary of this size when no --vocab_file.")
     flags.DEFINE_integer("chunk_mb", 32, "Large files are processed in byte ranges of this size.")
 
@@ -99,13 +96,7 @@ def _learn_vocab(units, vocab_size: int, do_lower_case: bool) -> list[str]:
     return vocab
 
 
-def main(argv) -> None:
-    del argv
-    from electra_tf.cli import flag_values
-    from electra_tf.data.cli import exit_on_bad_input
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    exit_on_bad_input(PROGRAM, lambda: run(**flag_values(run)))
+main = absl_main(PROGRAM, lambda: run(**flag_values(run)))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ import os
 
 from absl import app, flags
 
+from electra_tf.cli import absl_main, flag_values
+
 
 def define_flags() -> None:
     """The command line's flags, one per keyword argument of `run` but `files` (the positional
@@ -39,7 +41,7 @@ def run(files: list[str], vocab_file: str | None = None, num_examples: int = 3, 
     """The tool as a plain function: `files` are the positional arguments (paths or globs), the
     keyword arguments the flags; prints the examples and statistics. Bad input raises ValueError
     (a bad record: RecordError, naming its file and index)."""
-    from electra_tf.data.inspect import RecordStats, decode_example, iter_records
+    from electra_tf.data.record_reader import RecordStats, decode_example, iter_records
     from electra_tf.tokenization import load_vocab
 
     paths = sorted({p for pattern in files for p in (glob.glob(pattern) or [pattern])})
@@ -59,12 +61,7 @@ def run(files: list[str], vocab_file: str | None = None, num_examples: int = 3, 
         print(line)
 
 
-def main(argv) -> None:
-    from electra_tf.cli import flag_values
-    from electra_tf.data.cli import exit_on_bad_input
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    exit_on_bad_input(PROGRAM, lambda: run(**flag_values(run, files=argv[1:])))  # RecordError: a ValueError
+main = absl_main(PROGRAM, lambda files: run(**flag_values(run, files=files)), positional_args=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 
@@ -30,6 +30,21 @@ def write_text(path: str, text: str) -> None:
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        raise
+
+
+def publish(moves: Sequence[tuple[str, str]]) -> None:
+    """Renames every (temporary, target) pair in order: put the file whose presence completes a
+    set last (e.g. a checkpoint's index). If a rename fails, the targets renamed so far are removed
+    and the error propagates."""
+    done: list[str] = []
+    try:
+        for tmp, target in moves:
+            os.replace(tmp, target)
+            done.append(target)
+    except BaseException:
+        for target in done:
+            os.remove(target)
         raise
 
 

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+BASELINE_METHOD = "electra"  # upstream ELECTRA: the default, and what benchmarks compare to
 MODEL_SIZES = {"small": 256, "base": 768, "large": 1024}  # discriminator hidden size
 EMBEDDING_SIZES = {"small": 128, "base": 768, "large": 1024}
 
@@ -99,7 +100,7 @@ class PretrainingConfig:
     eval_batch_size: int = 128
     # electra-tf additions
     eval_tfrecords: str = ""  # glob of held-out records for do_eval; "" = the training records (upstream)
-    method: str = "electra"
+    method: str = BASELINE_METHOD
     jit_compile: bool = False
     # true: bfloat16 compute with float32 variables (tf_keras "mixed_bfloat16"); losses, logits,
     # sampling and the optimizer stay float32. "auto": true where the hardware has native bfloat16

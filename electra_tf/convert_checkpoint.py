@@ -42,15 +42,15 @@ def run(
         raise ValueError("--to and --input are required")
     if to not in ("upstream", "ours"):
         raise ValueError(f"--to must be upstream or ours, got {to!r}")
-    from electra_tf.checkpoint_io import convert
+    from electra_tf.checkpoint_io import translate
 
-    convert.check_output(output)
+    translate.check_output(output)
     if to == "upstream":
-        prefix = convert.to_upstream(input, output)
+        prefix = translate.to_upstream(input, output)
     else:
         from electra_tf.pretraining.training_state import build_model_and_optimizer
 
-        prefix = convert.to_ours(input, output, model_size, hparams, build=build_model_and_optimizer)
+        prefix = translate.to_ours(input, output, model_size, hparams, build=build_model_and_optimizer)
     print(f"{PROGRAM}: wrote {prefix}", flush=True)
     return prefix
 

@@ -45,7 +45,7 @@ def run(
     """The tool as a plain function (keyword arguments = the flags): prints the scores (restore
     notes go to stderr) and returns the printed text. Bad input raises ValueError
     (CheckpointError, VocabError, ...)."""
-    from electra_tf import configs, scoring
+    from electra_tf import configs, standalone_discriminator
     from electra_tf.tokenization import FullTokenizer, load_vocab
 
     if not checkpoint or not vocab_file or text is None:
@@ -67,10 +67,12 @@ def run(
             f"--max_seq_length={max_seq_length} exceeds the checkpoint's "
             f"{disc.max_position_embeddings} position embeddings"
         )
-    model = scoring.restore_discriminator(checkpoint, config, log=lambda line: print(line, file=sys.stderr))
+    model = standalone_discriminator.restore_discriminator(
+        checkpoint, config, log=lambda line: print(line, file=sys.stderr)
+    )
     tokenizer = FullTokenizer(vocab, do_lower_case=config.do_lower_case)
-    tokens, probabilities = scoring.score_text(model, tokenizer, text, max_seq_length)
-    output = scoring.format_scores(tokens, probabilities, json)
+    tokens, probabilities = standalone_discriminator.score_text(model, tokenizer, text, max_seq_length)
+    output = standalone_discriminator.format_scores(tokens, probabilities, json)
     print(output, flush=True)
     return output
 

@@ -26,21 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from absl import app, flags
 
 from electra_tf.cli import absl_main, flag_values
+from finetune.glue_tasks import get_task
 
 PROGRAM = "compare"
 RANDOM_SUFFIX = "@random"
-
-# The metric the ELECTRA paper reports per task (Spearman for STS, MCC for CoLA, else accuracy).
-HEADLINE_METRIC = {
-    "cola": "mcc",
-    "sst": "accuracy",
-    "mrpc": "accuracy",
-    "sts": "spearman",
-    "qqp": "accuracy",
-    "mnli": "accuracy",
-    "qnli": "accuracy",
-    "rte": "accuracy",
-}
 
 
 def parse_list(value: str, what: str) -> list[str]:
@@ -80,7 +69,7 @@ def prepare_random_init_dir(data_dir: str, spec: str) -> None:
 
 def headline(task: str, summary: Mapping[str, Mapping[str, Mapping[str, float]]]) -> tuple[float, float]:
     """(median, std) over trials of task's headline metric from a run_finetuning summary."""
-    stats = summary[task][HEADLINE_METRIC[task]]
+    stats = summary[task][get_task(task).headline_metric]
     return float(stats["median"]), float(stats["std"])
 
 
@@ -89,7 +78,7 @@ def build_table(rows: Mapping[str, Mapping[str, tuple[float, float]]], tasks: Se
 
     The GLUE average is the mean of the task medians (as GLUE averages per-task scores).
     """
-    header = ["model", *[f"{t} ({HEADLINE_METRIC[t]})" for t in tasks], "average"]
+    header = ["model", *[f"{t} ({get_task(t).headline_metric})" for t in tasks], "average"]
     table_rows, averages = [], {}
     for label, per_task in rows.items():
         medians = [per_task[t][0] for t in tasks]
@@ -128,12 +117,11 @@ def compare(
 ) -> dict:
     """Runs every (model, task) fine-tuning, writes the table files and returns {"table", "results"}.
 
-    Every configuration is built and checked (finetune.runner.check_inputs) before any training.
+    Every configuration is built and checked (finetune.runner.load_inputs) before any training.
     """
     from electra_tf import atomic
     from finetune import runner
     from finetune.config import finetuning_config
-    from finetune.glue_tasks import get_task
 
     for task in tasks:
         get_task(task)  # unknown task names fail first, with the list of valid ones
@@ -154,7 +142,7 @@ def compare(
             if random_init:
                 values["init_checkpoint"] = ""
             config = finetuning_config(name, data_dir, values)
-            runner.check_inputs(config)
+            runner.load_inputs(config)
             configs[label, task] = config
     rows: dict[str, dict[str, tuple[float, float]]] = {label: {} for label, _, _ in runs}
     results: dict[str, dict[str, dict]] = {label: {} for label, _, _ in runs}

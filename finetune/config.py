@@ -165,7 +165,9 @@ def finetuning_config(model_name: str, data_dir: str, hparams: str | Mapping | N
         merged["learning_rate"] = SIZE_LEARNING_RATES[size]
     if size == "large":
         merged["layerwise_lr_decay"] = 0.9
-    merged["num_train_epochs"] = 10.0 if tuple(task_names) in (("rte",), ("sts",)) else 3.0
+    merged["num_train_epochs"] = (
+        glue_tasks.get_task(task_names[0]).single_task_epochs if len(task_names) == 1 else 3.0
+    )
     if explicit.get("debug"):
         merged.update(DEBUG_SETTINGS)
     if "model_hparam_overrides" in explicit:  # explicit overrides refine the pre-trained model's

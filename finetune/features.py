@@ -22,9 +22,7 @@ from electra_tf.progress import format_duration
 from finetune import glue_tasks
 from finetune.glue_tasks import Example, GlueTask
 
-STS_MIN, STS_MAX = 0.0, 5.0  # upstream: RegressionTask(min_value=0.0, max_value=5.0)
 DEBUG_MAX_LINES = 100  # upstream read_tsv(max_lines=100) in debug mode, header line included
-UNORDERED_TASKS = ("mrpc", "sts")  # upstream doubles these train sets when double_unordered
 TOKENIZE_CHUNK = 4096
 
 
@@ -58,23 +56,14 @@ def read_split(task: GlueTask, task_dir: str, split: str, debug: bool = False) -
 
 
 def double_unordered(task: GlueTask, examples: list[Example], split: str) -> list[Example]:
-    """For mrpc/sts train: the examples followed by all of them with text_a and text_b swapped."""
-    if task.name not in UNORDERED_TASKS or split != "train":
+    """For an unordered pair task's train split (mrpc, sts): the examples followed by all of them
+    with text_a and text_b swapped."""
+    if not task.unordered_pair or split != "train":
         return list(examples)
     swapped = [
         dataclasses.replace(e, guid=e.guid + "-swapped", text_a=e.text_b, text_b=e.text_a) for e in examples
     ]
     return list(examples) + swapped
-
-
-def normalize_sts(score: float) -> float:
-    """An STS-B similarity in [0, 5] → upstream's training target (score - 0) / 5."""
-    return (score - STS_MIN) / STS_MAX
-
-
-def denormalize_sts(prediction: np.ndarray) -> np.ndarray:
-    """Model outputs → STS-B scores, clipped to [0, 5] (for GLUE submissions)."""
-    return np.clip(np.asarray(prediction, np.float64) * STS_MAX + STS_MIN, STS_MIN, STS_MAX)
 
 
 def truncate_pair(tokens_a: list, tokens_b: list, max_length: int) -> None:
@@ -110,7 +99,7 @@ def label_values(task: GlueTask, examples: Sequence[Example]) -> np.ndarray:
     """[N] labels: int32 ids into task.labels, or float32 normalised sts targets (0 when unlabelled)."""
     if task.is_regression:
         return np.array(
-            [normalize_sts(e.label) if e.label is not None else 0.0 for e in examples], np.float32
+            [task.normalized(e.label) if e.label is not None else 0.0 for e in examples], np.float32
         )
     index = {label: i for i, label in enumerate(task.labels)}
     return np.array([index[e.label] if e.label is not None else 0 for e in examples], np.int32)

@@ -72,11 +72,39 @@ class GlueTask:
     test_columns: Columns
     metrics: tuple[Metric, ...]
     split_files: tuple[tuple[str, str], ...] = _STANDARD_FILES  # (split, file name) pairs
+    # (test split, GLUE submission file name) pairs, as the GLUE benchmark names its files.
+    submission_files: tuple[tuple[str, str], ...] = ()
+    headline: str | None = None  # the metric the ELECTRA paper reports; None: the first metric
+    unordered_pair: bool = False  # (a, b) means (b, a): upstream doubles the train set swapped
+    single_task_epochs: float = 3.0  # upstream's num_train_epochs when this is the only task
+    score_range: tuple[float, float] | None = None  # the regression label's range (upstream 0..5)
 
     @property
     def is_regression(self) -> bool:
         """True for sts, whose label is a real-valued similarity score."""
         return not self.labels
+
+    @property
+    def headline_metric(self) -> str:
+        """The metric the ELECTRA paper reports for this task (Spearman for STS, MCC for CoLA)."""
+        return self.headline or self.metrics[0].name
+
+    def submission_file(self, split: str) -> str:
+        """The GLUE submission file name for test split `split`."""
+        files = dict(self.submission_files)
+        if split not in files:
+            raise TaskError(f"task {self.name!r} has no submission file for split {split!r}")
+        return files[split]
+
+    def normalized(self, score: float) -> float:
+        """A regression label → upstream's training target (score - min) / max."""
+        low, high = self.score_range or (0.0, 1.0)
+        return (score - low) / high
+
+    def denormalized(self, predictions: ArrayLike) -> np.ndarray:
+        """Model outputs [N] → scores on the label's scale, clipped to its range (for submissions)."""
+        low, high = self.score_range or (0.0, 1.0)
+        return np.clip(np.asarray(predictions, np.float64) * high + low, low, high)
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -95,10 +123,12 @@ class GlueTask:
 
     def file_name(self, split: str) -> str:
         """The TSV file name holding split."""
-        for name, file in self.split_files:
-            if name == split:
-                return file
-        raise TaskError(f"task {self.name!r} has no split {split!r}; valid splits: {', '.join(self.splits)}")
+        files = dict(self.split_files)
+        if split not in files:
+            raise TaskError(
+                f"task {self.name!r} has no split {split!r}; valid splits: {', '.join(self.splits)}"
+            )
+        return files[split]
 
     def columns_for(self, split: str) -> Columns:
         """The column layout of split's file."""
@@ -134,15 +164,86 @@ _COLA_COLUMNS = Columns(3, None, 1, header=False, num_fields=4)  # source, label
 _MNLI_DEV = (("dev", "dev_matched.tsv"), ("dev_mismatched", "dev_mismatched.tsv"))
 _MNLI_FILES = (("train", "train.tsv"), *_MNLI_DEV, ("test", "test_matched.tsv"))
 
+
+def _submission(*files: str) -> tuple[tuple[str, str], ...]:
+    """(split, file) pairs: the first file is the test split's, a second one test_mismatched's."""
+    return tuple(zip(("test", "test_mismatched"), files, strict=False))
+
+
 _TASK_LIST = (
-    GlueTask("cola", "CoLA", _BINARY, _COLA_COLUMNS, Columns(1, None, None), (_MCC,)),
-    GlueTask("sst", "SST-2", _BINARY, Columns(0, None, 1), Columns(1, None, None), (_ACC,)),
-    GlueTask("mrpc", "MRPC", _BINARY, Columns(3, 4, 0), Columns(3, 4, None), (_ACC, _F1)),
-    GlueTask("sts", "STS-B", (), Columns(7, 8, -1), Columns(7, 8, None), (_PEARSON, _SPEARMAN)),
-    GlueTask("qqp", "QQP", _BINARY, Columns(3, 4, 5), Columns(1, 2, None), (_ACC, _F1)),
-    GlueTask("mnli", "MNLI", _NLI3, Columns(8, 9, -1), Columns(8, 9, None), (_ACC,), _MNLI_FILES),
-    GlueTask("qnli", "QNLI", _NLI2, _PAIR_LAST, _PAIR_TEST, (_ACC,)),
-    GlueTask("rte", "RTE", _NLI2, _PAIR_LAST, _PAIR_TEST, (_ACC,)),
+    GlueTask(
+        "cola",
+        "CoLA",
+        _BINARY,
+        _COLA_COLUMNS,
+        Columns(1, None, None),
+        (_MCC,),
+        submission_files=_submission("CoLA.tsv"),
+    ),
+    GlueTask(
+        "sst",
+        "SST-2",
+        _BINARY,
+        Columns(0, None, 1),
+        Columns(1, None, None),
+        (_ACC,),
+        submission_files=_submission("SST-2.tsv"),
+    ),
+    GlueTask(
+        "mrpc",
+        "MRPC",
+        _BINARY,
+        Columns(3, 4, 0),
+        Columns(3, 4, None),
+        (_ACC, _F1),
+        submission_files=_submission("MRPC.tsv"),
+        unordered_pair=True,
+    ),
+    GlueTask(
+        "sts",
+        "STS-B",
+        (),
+        Columns(7, 8, -1),
+        Columns(7, 8, None),
+        (_PEARSON, _SPEARMAN),
+        submission_files=_submission("STS-B.tsv"),
+        headline="spearman",
+        unordered_pair=True,
+        single_task_epochs=10.0,
+        score_range=(0.0, 5.0),
+    ),
+    GlueTask(
+        "qqp",
+        "QQP",
+        _BINARY,
+        Columns(3, 4, 5),
+        Columns(1, 2, None),
+        (_ACC, _F1),
+        submission_files=_submission("QQP.tsv"),
+    ),
+    GlueTask(
+        "mnli",
+        "MNLI",
+        _NLI3,
+        Columns(8, 9, -1),
+        Columns(8, 9, None),
+        (_ACC,),
+        _MNLI_FILES,
+        submission_files=_submission("MNLI-m.tsv", "MNLI-mm.tsv"),
+    ),
+    GlueTask(
+        "qnli", "QNLI", _NLI2, _PAIR_LAST, _PAIR_TEST, (_ACC,), submission_files=_submission("QNLI.tsv")
+    ),
+    GlueTask(
+        "rte",
+        "RTE",
+        _NLI2,
+        _PAIR_LAST,
+        _PAIR_TEST,
+        (_ACC,),
+        submission_files=_submission("RTE.tsv"),
+        single_task_epochs=10.0,
+    ),
 )
 
 TASKS: types.MappingProxyType[str, GlueTask] = types.MappingProxyType({t.name: t for t in _TASK_LIST})

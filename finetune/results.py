@@ -16,19 +16,6 @@ import numpy as np
 from electra_tf import atomic
 from finetune.glue_tasks import GlueTask
 
-# GLUE submission file names (the GLUE benchmark's), by (task, test split).
-SUBMISSION_FILES = {
-    ("cola", "test"): "CoLA.tsv",
-    ("sst", "test"): "SST-2.tsv",
-    ("mrpc", "test"): "MRPC.tsv",
-    ("sts", "test"): "STS-B.tsv",
-    ("qqp", "test"): "QQP.tsv",
-    ("mnli", "test"): "MNLI-m.tsv",
-    ("mnli", "test_mismatched"): "MNLI-mm.tsv",
-    ("qnli", "test"): "QNLI.tsv",
-    ("rte", "test"): "RTE.tsv",
-}
-
 TrialResults = dict[str, dict[str, float]]  # result key (task, or "mnli-mm") -> metric -> value
 
 

@@ -1,6 +1,6 @@
 """Fine-tuning trials on GLUE, as upstream ELECTRA's `run_finetuning`.
 
-`check_inputs(config)` validates everything (tasks, TSV files and rows, vocab, init checkpoint and
+`load_inputs(config)` validates everything (tasks, TSV files and rows, vocab, init checkpoint and
 whether it fits the model) without writing anything; `run_finetuning(config)` calls it first, then
 for each trial k = 1..num_trials (seed = config.seed + k - 1 for the head's initial weights,
 dropout and shuffling) fine-tunes, evaluates on the dev set(s) and rewrites the results files.
@@ -109,7 +109,7 @@ def _read_task(config: FinetuningConfig, name: str) -> TaskInputs:
     return TaskInputs(task, task_dir, train, dev, test)
 
 
-def check_inputs(config: FinetuningConfig) -> Inputs:
+def load_inputs(config: FinetuningConfig) -> Inputs:
     """All validation, before anything is trained or written.
 
     Raises (all ValueErrors): configs.ConfigError, glue_tasks.TaskError (missing folder or file,
@@ -138,7 +138,7 @@ def check_inputs(config: FinetuningConfig) -> Inputs:
         from electra_tf import checkpoint_io
         from finetune.model import build_classifier
 
-        checkpoint = checkpoint_io.read_upstream_arrays(config.init_checkpoint)
+        checkpoint = checkpoint_io.read_checkpoint_arrays(config.init_checkpoint)
         model = build_classifier(config.bert_config, config.embedding_size_resolved, tasks[0].task)
         _, report = checkpoint_io.plan_restore(checkpoint, model.backbone_variables, config)
         kept = {name: checkpoint.arrays[name] for name in report.restored}
@@ -258,8 +258,8 @@ def _write_test_outputs(config, model, t: TaskInputs, feats: _TaskFeatures, tria
         outputs, _ = trainer.predict(model, feats.test[split], config.predict_batch_size)
         predictions = trainer.prediction_ids(model, outputs)
         if t.task.is_regression:
-            predictions = features_lib.denormalize_sts(predictions)
-        path = os.path.join(folder, results.SUBMISSION_FILES[(t.task.name, split)])
+            predictions = t.task.denormalized(predictions)
+        path = os.path.join(folder, t.task.submission_file(split))
         atomic.write_text(path, results.submission_text(t.task, indices, predictions))
         log(f"wrote {len(indices)} {t.task.name} {split} predictions to {path}")
 
@@ -271,7 +271,7 @@ def run_finetuning(config: FinetuningConfig, log: Callable[[str], None] = print)
     "std"}}}} (metrics in percent, loss as is; key = task name or "mnli-mm"), also written to
     config.results_txt / results_json after every trial (when do_eval).
     """
-    inputs = check_inputs(config)
+    inputs = load_inputs(config)
     task_features = _featurize(config, inputs, log)
     bert = config.bert_config
     log(

@@ -65,7 +65,7 @@ MIXED_PRECISION = {"auto": "auto", "true": True, "false": False}
 def make_pairs(methods: list[str], sizes: list[float], anchor: bool):
     """Every (method, generator size), the anchor at every size; a method without a size once."""
     from electra_tf.pretraining.registry import get_method
-    from pretrain.benchmarking import ANCHOR, Pair
+    from pretrain.step_timing import ANCHOR, Pair
 
     sized = [m for m in methods if get_method(m).generator_sized] + ([ANCHOR] if anchor else [])
     pairs = [Pair(m, s) for s in sizes for m in sized]
@@ -78,13 +78,13 @@ def build_pair(pair, base_hparams: dict) -> None:
     from electra_tf import configs
     from electra_tf.pretraining.model import SpecialTokens
     from electra_tf.pretraining.registry import get_method
-    from pretrain.benchmarking import ANCHOR, synthetic_batch
+    from pretrain.step_timing import ANCHOR, synthetic_batch
     from pretrain.tfm_anchor import AnchorTrainer
     from pretrain.trainer import Trainer
 
     hparams = {
         **base_hparams,
-        "method": "electra" if pair.method == ANCHOR else pair.method,
+        "method": configs.BASELINE_METHOD if pair.method == ANCHOR else pair.method,
         "generator_hidden_size": pair.generator_hidden_size or 1.0,
         "train_batch_size": FLAGS.batch_size,
         "max_seq_length": FLAGS.max_seq_length,
@@ -110,7 +110,7 @@ def build_pair(pair, base_hparams: dict) -> None:
 def _main() -> None:
     from electra_tf import configs, precision
     from electra_tf.pretraining.registry import registered_methods
-    from pretrain.benchmarking import ANCHOR, electra_train_flops, input_records_per_sec, results, timed_steps
+    from pretrain.step_timing import ANCHOR, electra_train_flops, input_records_per_sec, results, timed_steps
 
     methods = [m.strip() for m in FLAGS.methods.split(",") if m.strip()] or registered_methods()
     unknown = sorted(set(methods) - set(registered_methods()))
@@ -118,8 +118,8 @@ def _main() -> None:
         raise ValueError(
             f"--methods: unknown {', '.join(unknown)}; registered: {', '.join(registered_methods())}"
         )
-    if "electra" in methods:  # the baseline first
-        methods = ["electra"] + [m for m in methods if m != "electra"]
+    if configs.BASELINE_METHOD in methods:  # the baseline first
+        methods = [configs.BASELINE_METHOD] + [m for m in methods if m != configs.BASELINE_METHOD]
     try:
         sizes = [float(s) for s in FLAGS.generator_hidden_size.split(",") if s.strip()]
     except ValueError:
@@ -143,7 +143,7 @@ def _main() -> None:
     table, rows = results(pairs, FLAGS.batch_size * FLAGS.max_seq_length)
     achieved = []
     for pair, row in zip(pairs, rows, strict=True):
-        if pair.method in ("electra", ANCHOR):  # the same model FLOPs per step
+        if pair.method in (configs.BASELINE_METHOD, ANCHOR):  # the same model FLOPs per step
             flops = electra_train_flops(pair.config, FLAGS.batch_size)
             row["model_gflops_per_step"] = flops / 1e9
             row["model_gflops_per_sec"] = flops * row["steps_per_sec"] / 1e9

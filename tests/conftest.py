@@ -15,6 +15,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The tests marked slow first, in their files' order: with `make test`'s `--dist worksteal`
+    the long ones start at once and the short ones fill the gaps at the end, instead of one worker
+    finishing a minute-long test alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_configure(config) -> None:
     config.addinivalue_line(
         "markers",

@@ -44,8 +44,6 @@ TINY_MODEL = {
     # and "auto" would pick bfloat16 on a machine with native bfloat16.
     "mixed_precision": False,
 }
-# adaptive_exit_gen on TINY_MODEL: one exit after each of the generator's 2 layers.
-TINY_ADAPTIVE_EXITS = {"method": "adaptive_exit_gen", "exit_layers": [1, 2], "exit_loss_weights": [1.0, 2.0]}
 
 
 def build_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[str], None]) -> str:

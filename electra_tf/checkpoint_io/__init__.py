@@ -3,13 +3,13 @@
 Public API (the fine-tuning code and the tools build on these). This package imports no
 pretraining or optimizer module: it reads every checkpoint without building a model, and what it
 restores or builds comes from its callers (`restore_variables(path, variables)`,
-`convert.to_ours(..., build=...)`).
+`translate.to_ours(..., build=...)`).
 
     CheckpointError                      ValueError subclass; every message names the checkpoint/variable
     find_checkpoint(path) -> (prefix, "ours" | "upstream")
     checkpoint_config(path) -> PretrainingConfig | None
     upstream_name(variable_name) -> str | None
-    read_upstream_arrays(path, config=None) -> CheckpointArrays
+    read_checkpoint_arrays(path, config=None) -> CheckpointArrays
     restore_variables(path, variables, config=None, log=print) -> RestoreReport
     write_upstream_checkpoint(arrays, prefix, step)
     config_for_checkpoint(path, model_size="small", hparams=None) -> PretrainingConfig
@@ -28,7 +28,7 @@ from electra_tf.checkpoint_io.io import (
     find_checkpoint,
     model_arrays,
     plan_restore,
-    read_upstream_arrays,
+    read_checkpoint_arrays,
     restore_variables,
     write_upstream_checkpoint,
 )
@@ -47,7 +47,7 @@ __all__ = [
     "infer_architecture",
     "model_arrays",
     "plan_restore",
-    "read_upstream_arrays",
+    "read_checkpoint_arrays",
     "restore_variables",
     "upstream_name",
     "upstream_shape",

@@ -12,14 +12,13 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
-import uuid
 from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
-from electra_tf import configs
+from electra_tf import atomic, configs
 from electra_tf.checkpoint_io.architecture import (
     CheckpointError,
     config_for_upstream,
@@ -174,7 +173,7 @@ def model_arrays(variables, optimizer=None) -> dict[str, np.ndarray]:
     return arrays
 
 
-def read_upstream_arrays(path: str, config: configs.PretrainingConfig | None = None) -> CheckpointArrays:
+def read_checkpoint_arrays(path: str, config: configs.PretrainingConfig | None = None) -> CheckpointArrays:
     """Reads a checkpoint of either format as upstream-named arrays, building no model.
 
     Ours are read through their object graph (see `_read_ours`); `config` is what
@@ -315,7 +314,7 @@ def restore_variables(
     Raises:
       CheckpointError: see `plan_restore`.
     """
-    plan, report = plan_restore(read_upstream_arrays(path, config), variables, config)
+    plan, report = plan_restore(read_checkpoint_arrays(path, config), variables, config)
     for var, value in plan:
         var.assign(value)
     if log is not None:
@@ -330,26 +329,19 @@ def write_upstream_checkpoint(arrays: dict[str, np.ndarray], prefix: str, step: 
     Files are written under temporary names and renamed at the end, so a failure leaves nothing.
     """
     directory = os.path.dirname(os.path.abspath(prefix))
-    os.makedirs(directory, exist_ok=True)
     base = os.path.basename(prefix)
-    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex}-{base}")
+    tmp = atomic.temporary_sibling(prefix)
     names = sorted(n for n in arrays if n != GLOBAL_STEP)
     tensors = [tf.convert_to_tensor(arrays[n]) for n in names]
     names.append(GLOBAL_STEP)
     tensors.append(tf.constant(step, tf.int64))
-    renamed = []
     try:
         tf.raw_ops.SaveV2(prefix=tmp, tensor_names=names, shape_and_slices=[""] * len(names), tensors=tensors)
         written = sorted(glob.glob(glob.escape(tmp) + ".*"), key=lambda p: p.endswith(".index"))
-        for path in written:  # the index last: the checkpoint is complete once it appears
-            target = os.path.join(directory, base + path[len(tmp) :])
-            os.replace(path, target)
-            renamed.append(target)
-        state = os.path.join(directory, ".tmp-checkpoint-" + uuid.uuid4().hex)
-        with open(state, "w", encoding="utf-8") as f:
-            f.write(f'model_checkpoint_path: "{base}"\nall_model_checkpoint_paths: "{base}"\n')
-        os.replace(state, os.path.join(directory, "checkpoint"))
-    except BaseException:
-        for path in glob.glob(glob.escape(tmp) + ".*") + renamed:
+        # The index last: the checkpoint is complete once it appears.
+        atomic.publish([(path, os.path.join(directory, base + path[len(tmp) :])) for path in written])
+    finally:
+        for path in glob.glob(glob.escape(tmp) + ".*"):
             os.remove(path)
-        raise
+    state = f'model_checkpoint_path: "{base}"\nall_model_checkpoint_paths: "{base}"\n'
+    atomic.write_text(os.path.join(directory, "checkpoint"), state)

@@ -21,6 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
+from electra_tf import atomic
 from electra_tf.data import schema
 from electra_tf.data.corpus import ReadStats
 from electra_tf.data.packing import ExampleBuilder
@@ -228,6 +229,5 @@ def _publish(tmp_dir: str, output_dir: str, names: Sequence[str], extra_files: d
     for old in os.listdir(output_dir):
         if old.startswith(schema.RECORD_PREFIX + "-"):
             os.remove(os.path.join(output_dir, old))
-    for name in [*names, *extra_files]:
-        os.replace(os.path.join(tmp_dir, name), os.path.join(output_dir, name))
+    atomic.publish([(os.path.join(tmp_dir, n), os.path.join(output_dir, n)) for n in [*names, *extra_files]])
     os.rmdir(tmp_dir)

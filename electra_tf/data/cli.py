@@ -1,14 +1,10 @@
-"""Shared pieces of the `data_prep/` command-line tools (flag checks, vocab, errors)."""
+"""Shared pieces of the `data_prep/` command-line tools (flag checks and the build with its summary)."""
 
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable
 
 from electra_tf.data.build import PackingConfig, build_records
-from electra_tf.data.corpus import CorpusError
-from electra_tf.tokenization import VocabError
 
 MIN_SEQ_LENGTH = 8
 
@@ -44,15 +40,3 @@ def run_build(
     )
     print(summary.line(), flush=True)
     print(f"wrote {len(summary.shards)} shard(s) to {os.path.abspath(output_dir)}", flush=True)
-
-
-def exit_on_bad_input(program: str, main: Callable[[], None]) -> None:
-    """Runs `main`; expected input errors become one line on stderr and exit status 1."""
-    try:
-        main()
-    except (CorpusError, VocabError, ValueError, OSError) as e:
-        print(f"{program}: error: {e}", file=sys.stderr, flush=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print(f"{program}: interrupted; no output written", file=sys.stderr, flush=True)
-        sys.exit(130)

@@ -3,8 +3,8 @@
 Shapes: B = batch, L = sequence length, E = embedding size, H = hidden size.
 
 One class for every model that runs the pre-trained discriminator on its own: `score`'s
-`scoring.ElectraDiscriminator` (the backbone + the RTD head) and fine-tuning's classifier (the
-backbone + a task head). Variables are named `electra/embeddings/...`,
+`standalone_discriminator.ElectraDiscriminator` (the backbone + the RTD head) and fine-tuning's
+classifier (the backbone + a task head). Variables are named `electra/embeddings/...`,
 `electra/encoder/embeddings_project/...` and `electra/encoder/layer_<i>/...`, as upstream's, so
 checkpoints of either format map by name. The pretrainer builds the same two parts with the same
 `build_embeddings` / `build_encoder` from the same `configs.ModelConfig`, but holds them apart: its

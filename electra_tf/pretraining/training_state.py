@@ -1,7 +1,7 @@
 """The pretrainer and its optimizer with every variable created, as the Trainer checkpoints them
 (`tf.train.Checkpoint(model=..., optimizer=...)`).
 
-`checkpoint_io` builds no model itself: conversion to our format (`checkpoint_io.convert.to_ours`)
+`checkpoint_io` builds no model itself: conversion to our format (`checkpoint_io.translate.to_ours`)
 is given `build_model_and_optimizer` by its callers.
 """
 

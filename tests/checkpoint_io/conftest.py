@@ -41,7 +41,7 @@ def init_run(synthetic_data_dir, tmp_path_factory):
     Returns (the upstream arrays, the init checkpoint's directory, the run's model dir, what the
     run printed).
     """
-    from electra_tf.checkpoint_io import convert
+    from electra_tf.checkpoint_io import translate
     from electra_tf.pretraining.training_state import build_model_and_optimizer
     from pretrain import run_pretraining
     from tests.checkpoint_io.helpers import make_upstream_checkpoint, read_all
@@ -50,7 +50,7 @@ def init_run(synthetic_data_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("init_checkpoint")
     upstream = make_upstream_checkpoint(root / "upstream", seed=5, step=777, **TINY_SHAPES)
     init_dir = str(root / "models" / "init")
-    convert.to_ours(upstream, init_dir, build=build_model_and_optimizer)
+    translate.to_ours(upstream, init_dir, build=build_model_and_optimizer)
     hparams = dict(
         TINY_MODEL,
         num_train_steps=3,

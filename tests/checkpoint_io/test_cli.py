@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from electra_tf import convert_checkpoint, score, scoring
+from electra_tf import convert_checkpoint, score, standalone_discriminator
 from electra_tf.tokenization import FullTokenizer, load_vocab
 from tests.checkpoint_io.helpers import FAST, make_upstream_checkpoint, write_vocab
 from tests.helpers import assert_one_line, call_tool
@@ -32,11 +32,11 @@ def test_score_prints_the_same_probabilities_for_upstream_and_converted_checkpoi
     _, converted = call_tool(convert_checkpoint.run, to="ours", input=str(upstream_dir), output=str(twin_dir))
     assert "convert_checkpoint: wrote " in converted and (twin_dir / "hparams.json").is_file()
 
-    model, config = scoring.load_discriminator(str(twin_dir), log=None)
+    model, config = standalone_discriminator.load_discriminator(str(twin_dir), log=None)
     tokenizer = FullTokenizer(load_vocab(vocab_file), do_lower_case=config.do_lower_case)
-    tokens, probabilities = scoring.score_text(model, tokenizer, TEXT)
-    assert scoring.format_scores(tokens, probabilities, as_json=True) == stdout.strip()
-    lines = scoring.format_scores(tokens, probabilities).splitlines()
+    tokens, probabilities = standalone_discriminator.score_text(model, tokenizer, TEXT)
+    assert standalone_discriminator.format_scores(tokens, probabilities, as_json=True) == stdout.strip()
+    lines = standalone_discriminator.format_scores(tokens, probabilities).splitlines()
     assert lines[1] == f"the\t{scored['p_replaced'][1]:.4f}" and len(lines) == 11
 
 

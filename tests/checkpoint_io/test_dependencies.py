@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from electra_tf import checkpoint_io, score
-from electra_tf.checkpoint_io import convert
+from electra_tf.checkpoint_io import translate
 from electra_tf.pretraining.training_state import build_model_and_optimizer
 from tests.checkpoint_io.helpers import (
     TINY_SHAPES,
@@ -73,7 +73,7 @@ def test_the_detector_sees_lazy_relative_and_dynamic_imports():
 
 def test_checkpoint_io_imports_no_pretraining_or_optimizer_module():
     files = sorted(name for name in os.listdir(PACKAGE) if name.endswith(".py"))
-    assert {"__init__.py", "io.py", "convert.py", "upstream_names.py"} <= set(files)
+    assert {"__init__.py", "io.py", "translate.py", "upstream_names.py"} <= set(files)
     for name in files:
         with open(os.path.join(PACKAGE, name), encoding="utf-8") as f:
             assert forbidden(imported_modules(f.read())) == [], name
@@ -84,14 +84,14 @@ def ours_with_generator(tmp_path):
     """(upstream prefix, our converted prefix) of a synthetic TINY_SHAPES model with a generator
     and Adam slots, step 9."""
     upstream = make_upstream_checkpoint(tmp_path / "upstream", seed=3, step=9, slots=True, **TINY_SHAPES)
-    ours = convert.to_ours(upstream, str(tmp_path / "models" / "ours"), build=build_model_and_optimizer)
+    ours = translate.to_ours(upstream, str(tmp_path / "models" / "ours"), build=build_model_and_optimizer)
     return upstream, ours
 
 
 def test_reading_our_checkpoint_creates_no_variable(ours_with_generator):
     upstream, ours = ours_with_generator
     with created_variables() as created:
-        checkpoint = checkpoint_io.read_upstream_arrays(ours)
+        checkpoint = checkpoint_io.read_checkpoint_arrays(ours)
     assert created == []
     expected = read_all(upstream)  # the written upstream arrays, read without the library
     assert checkpoint.step == int(expected.pop("global_step")) == 9

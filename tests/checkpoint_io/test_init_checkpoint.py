@@ -21,14 +21,14 @@ def test_first_step_starts_from_the_checkpoint_weights_at_step_0(init_run):
     upstream, init_dir, model_dir, stdout = init_run
     assert f"restored 82 variables from {init_dir}/ckpt-777 (ours, step 777)" in stdout
     # The first update runs at learning rate 0 (warm-up), so ckpt-1 holds the weights it started from.
-    first = checkpoint_io.read_upstream_arrays(os.path.join(model_dir, "ckpt-1"))
+    first = checkpoint_io.read_checkpoint_arrays(os.path.join(model_dir, "ckpt-1"))
     assert first.step == 1  # a fresh optimizer: step 0 before the first update
     weights = {n: v for n, v in first.arrays.items() if not n.endswith(("/adam_m", "/adam_v"))}
     assert sorted(weights) == sorted(n for n in upstream if n != "global_step")
     for name, value in weights.items():
         assert np.array_equal(value, upstream[name]), name
     assert np.abs(first.arrays["electra/embeddings/word_embeddings/adam_v"]).max() > 0  # a real step ran
-    last = checkpoint_io.read_upstream_arrays(model_dir)
+    last = checkpoint_io.read_checkpoint_arrays(model_dir)
     assert last.step == 3
     assert not np.array_equal(
         last.arrays["discriminator_predictions/dense/kernel"],

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
-from electra_tf import scoring
-from electra_tf.checkpoint_io import convert
+from electra_tf import standalone_discriminator
+from electra_tf.checkpoint_io import translate
 from electra_tf.pretraining.training_state import build_model_and_optimizer
 from tests.checkpoint_io.helpers import FAST, make_upstream_checkpoint, read_all
 from tests.modeling.numpy_reference import np_gelu, np_layer_norm
@@ -66,11 +66,11 @@ def test_discriminator_matches_upstream_reference_for_both_formats(tmp_path):
     expected = np_upstream_discriminator(read_all(prefix), ids, mask, segments, LAYERS, HEADS)
     assert np.ptp(expected) > 0.2  # spread-out probabilities: a wrong mapping cannot match by chance
 
-    model, config = scoring.load_discriminator(prefix, log=None)
+    model, config = standalone_discriminator.load_discriminator(prefix, log=None)
     assert model.encoder.blocks[0]._num_heads == HEADS
-    actual = scoring.replaced_probabilities(model, ids, mask, segments)
+    actual = standalone_discriminator.replaced_probabilities(model, ids, mask, segments)
     np.testing.assert_allclose(actual, expected, atol=1e-5, rtol=0)
 
-    ours = convert.to_ours(prefix, str(tmp_path / "models" / "ours"), build=build_model_and_optimizer)
-    twin, _ = scoring.load_discriminator(ours, log=None)
-    assert np.array_equal(scoring.replaced_probabilities(twin, ids, mask, segments), actual)
+    ours = translate.to_ours(prefix, str(tmp_path / "models" / "ours"), build=build_model_and_optimizer)
+    twin, _ = standalone_discriminator.load_discriminator(ours, log=None)
+    assert np.array_equal(standalone_discriminator.replaced_probabilities(twin, ids, mask, segments), actual)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from electra_tf import checkpoint_io, configs, scoring
-from electra_tf.checkpoint_io import CheckpointError, convert
+from electra_tf import checkpoint_io, configs, standalone_discriminator
+from electra_tf.checkpoint_io import CheckpointError, translate
 from electra_tf.checkpoint_io import io as ckpt_io
 from electra_tf.pretraining.training_state import build_model_and_optimizer
 from tests.checkpoint_io.helpers import (
@@ -70,7 +70,7 @@ def test_missing_and_extra_layers_are_named(tmp_path):
 def test_discriminator_only_restore_reports_unused_generator_and_slots(tmp_path):
     prefix = make_upstream_checkpoint(tmp_path, step=42, slots=True, **FAST)
     config = checkpoint_io.config_for_checkpoint(prefix)
-    model = scoring.build_discriminator(config)
+    model = standalone_discriminator.build(config)
     lines = []
     report = checkpoint_io.restore_variables(
         str(tmp_path), model.trainable_variables, config, log=lines.append
@@ -131,7 +131,7 @@ def test_find_checkpoint_and_config(tmp_path):
     os.remove(tmp_path / "up" / "checkpoint")  # one *.index and no state file: still found
     assert checkpoint_io.find_checkpoint(str(tmp_path / "up")) == (prefix, "upstream")
     assert checkpoint_io.checkpoint_config(prefix) is None
-    ours = convert.to_ours(prefix, str(tmp_path / "models" / "ours"), build=build_model_and_optimizer)
+    ours = translate.to_ours(prefix, str(tmp_path / "models" / "ours"), build=build_model_and_optimizer)
     config = checkpoint_io.checkpoint_config(str(tmp_path / "models" / "ours"))
     assert config.vocab_size == 1000 and configs.bert_config(config).num_hidden_layers == 2
     assert config.model_name == "ours" and checkpoint_io.find_checkpoint(ours) == (ours, "ours")
@@ -178,17 +178,17 @@ def test_conversion_errors_write_nothing(tmp_path):
     prefix = make_upstream_checkpoint(tmp_path / "up", **FAST)
     output = tmp_path / "models" / "out"
     with pytest.raises(CheckpointError, match="vocab size is 1000 but vocab_size=999"):
-        convert.to_ours(prefix, str(output), hparams={"vocab_size": 999}, build=build_model_and_optimizer)
+        translate.to_ours(prefix, str(output), hparams={"vocab_size": 999}, build=build_model_and_optimizer)
     extra = random_arrays(upstream_spec(**FAST))
     extra["task_specific/classifier/kernel"] = np.ones([256, 3], np.float32)
     extended = write_tf1_checkpoint(str(tmp_path / "extra" / "model.ckpt"), extra, 5)
     with pytest.raises(CheckpointError, match=r"no place in our model for task_specific/classifier/kernel"):
-        convert.to_ours(extended, str(output), build=build_model_and_optimizer)
+        translate.to_ours(extended, str(output), build=build_model_and_optimizer)
     with pytest.raises(CheckpointError, match="is already in upstream format"):
-        convert.to_upstream(prefix, str(output))
+        translate.to_upstream(prefix, str(output))
     assert not (tmp_path / "models").exists() or os.listdir(tmp_path / "models") == []
     output.mkdir(parents=True)
     (output / "keep.txt").write_text("x")
     with pytest.raises(ValueError, match="--output exists and is not an empty directory"):
-        convert.to_ours(prefix, str(output), build=build_model_and_optimizer)
+        translate.to_ours(prefix, str(output), build=build_model_and_optimizer)
     assert os.listdir(output) == ["keep.txt"]

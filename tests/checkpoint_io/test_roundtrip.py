@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from electra_tf import checkpoint_io
-from electra_tf.checkpoint_io import convert
+from electra_tf.checkpoint_io import translate
 from electra_tf.pretraining.training_state import build_model_and_optimizer
 from tests.checkpoint_io.helpers import FAST, SMALL, make_upstream_checkpoint, read_all, upstream_spec
 
@@ -36,7 +36,7 @@ def assert_same_tensors(expected: dict[str, np.ndarray], actual: dict[str, np.nd
 )
 def test_upstream_to_ours_to_upstream_is_bit_for_bit(tmp_path, spec, slots, generator_hidden_size):
     original = make_upstream_checkpoint(tmp_path / "upstream", seed=1, step=12345, slots=slots, **spec)
-    ours = convert.to_ours(original, str(tmp_path / "models" / "ours"), build=build_model_and_optimizer)
+    ours = translate.to_ours(original, str(tmp_path / "models" / "ours"), build=build_model_and_optimizer)
     assert checkpoint_io.find_checkpoint(str(tmp_path / "models" / "ours")) == (ours, "ours")
     with open(tmp_path / "models" / "ours" / "hparams.json") as f:
         hparams = json.load(f)
@@ -47,7 +47,7 @@ def test_upstream_to_ours_to_upstream_is_bit_for_bit(tmp_path, spec, slots, gene
     )
     ours_reader = tf.train.load_checkpoint(ours)
     assert any("OPTIMIZER_SLOT" in n for n in ours_reader.get_variable_to_shape_map()) == slots
-    back = convert.to_upstream(str(tmp_path / "models" / "ours"), str(tmp_path / "back"))
+    back = translate.to_upstream(str(tmp_path / "models" / "ours"), str(tmp_path / "back"))
     assert back.endswith("model.ckpt-12345")
     restored = read_all(back)
     assert_same_tensors(read_all(original), restored)
@@ -70,7 +70,7 @@ def _object_values(prefix: str) -> dict[str, np.ndarray]:
 
 
 def test_ours_to_upstream_to_ours_keeps_weights_slots_and_step(trained_model_dir, tmp_path):
-    exported = convert.to_upstream(trained_model_dir, str(tmp_path / "upstream"))
+    exported = translate.to_upstream(trained_model_dir, str(tmp_path / "upstream"))
     arrays = read_all(exported)
     # The names match upstream's layout, spelled out independently in the test helper.
     spec = upstream_spec(vocab=300, embedding=64, hidden=128, layers=2, intermediate=512, generator_hidden=32)
@@ -80,7 +80,7 @@ def test_ours_to_upstream_to_ours_keeps_weights_slots_and_step(trained_model_dir
     assert arrays["global_step"] == 3
     assert np.abs(arrays["electra/encoder/layer_1/attention/self/query/kernel/adam_m"]).max() > 0
 
-    again = convert.to_ours(
+    again = translate.to_ours(
         str(tmp_path / "upstream"), str(tmp_path / "models" / "again"), build=build_model_and_optimizer
     )
     original = _object_values(tf.train.latest_checkpoint(trained_model_dir))
@@ -95,7 +95,7 @@ def test_ours_to_upstream_to_ours_keeps_weights_slots_and_step(trained_model_dir
 
 
 def test_upstream_export_restores_in_a_tf1_graph(trained_model_dir, tmp_path):
-    exported = convert.to_upstream(trained_model_dir, str(tmp_path / "upstream"))
+    exported = translate.to_upstream(trained_model_dir, str(tmp_path / "upstream"))
     expected = read_all(exported)
     spec = upstream_spec(vocab=300, embedding=64, hidden=128, layers=2, intermediate=512, generator_hidden=32)
     with tf.Graph().as_default():

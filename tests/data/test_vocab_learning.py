@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import collections
+import os
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -13,7 +13,6 @@ from data_prep import build_pretraining_dataset
 from electra_tf.data.vocab_learning import count_words, learn_vocab
 from electra_tf.tokenization import REQUIRED_SPECIAL_TOKENS, FullTokenizer, load_vocab
 from tests.data.helpers import parse_records, read_raw_records
-from tests.helpers import corpus_file
 
 
 def test_count_words_uses_bert_basic_tokenization():
@@ -34,16 +33,15 @@ def test_learned_vocab_starts_with_specials_and_covers_words():
 
 
 @pytest.mark.slow
-def test_cli_learns_vocab_and_uses_it(shared_corpus, tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(corpus_file(1), corpus / "wiki_01")
-    out = tmp_path / "out"
-    build_pretraining_dataset.run(corpus_dir=str(corpus), learn_vocab_size=2000, output_dir=str(out))
-    vocab = load_vocab(str(out / "vocab.txt"))
+def test_cli_learns_vocab_and_uses_it(wiki_data_dir):
+    """On the session's data dir: `build_pretraining_dataset.run(learn_vocab_size=2000)` over two
+    Wikipedia files (the first holds the "Agriculture" article), its vocab.txt moved beside the
+    records (tests/conftest.py); one build serves this test and every training test."""
+    out = os.path.join(wiki_data_dir, "pretrain_tfrecords")
+    vocab = load_vocab(os.path.join(wiki_data_dir, "vocab.txt"))
     assert tuple(vocab[:5]) == REQUIRED_SPECIAL_TOKENS
     assert 0.95 * 2000 <= len(vocab) <= 2000
-    f = parse_records(read_raw_records(str(out)))
+    f = parse_records(read_raw_records(out))
     real = f["input_mask"].astype(bool)
     assert f["input_ids"].max() < len(vocab)
     assert (f["input_ids"][:, 0] == vocab.index("[CLS]")).all()

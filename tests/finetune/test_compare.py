@@ -10,21 +10,22 @@ import numpy as np
 import pytest
 
 from finetune import compare
+from finetune.glue_tasks import TASK_NAMES, get_task
 from tests.finetune.helpers import make_data_dir
 from tests.helpers import call_tool
 
 
 def _summary(task: str, values: list[float]) -> dict:
     """A run_finetuning-style summary for one task whose headline metric took `values` over trials."""
-    metric = compare.HEADLINE_METRIC[task]
+    metric = get_task(task).headline_metric
     stats = {"median": float(np.median(values)), "mean": float(np.mean(values)), "std": float(np.std(values))}
     return {task: {metric: stats}}
 
 
 def test_headline_metrics_follow_the_electra_paper():
-    assert compare.HEADLINE_METRIC["cola"] == "mcc"
-    assert compare.HEADLINE_METRIC["sts"] == "spearman"
-    others = {t for t, m in compare.HEADLINE_METRIC.items() if m == "accuracy"}
+    assert get_task("cola").headline_metric == "mcc"
+    assert get_task("sts").headline_metric == "spearman"
+    others = {t for t in TASK_NAMES if get_task(t).headline_metric == "accuracy"}
     assert others == {"sst", "mrpc", "qqp", "mnli", "qnli", "rte"}
 
 
@@ -102,7 +103,7 @@ def test_compare_end_to_end_on_real_rte_and_cola(tmp_path, glue_dir, pretrained_
         for col, task in enumerate(("rte", "cola"), start=1):
             with open(os.path.join(data_dir, "models", name, "results", f"{task}_results.json")) as f:
                 own = json.load(f)
-            values = [trial[task][compare.HEADLINE_METRIC[task]] for trial in own["trials"]]
+            values = [trial[task][get_task(task).headline_metric] for trial in own["trials"]]
             assert len(values) == 2
             medians.append(float(np.median(values)))
             assert rows[label][col] == f"{np.median(values):.2f} ± {np.std(values):.2f}"

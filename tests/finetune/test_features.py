@@ -9,7 +9,7 @@ from electra_tf.tokenization import FullTokenizer
 from finetune import features, glue_tasks
 from finetune.config import finetuning_config
 from finetune.glue_tasks import Example
-from finetune.runner import check_inputs
+from finetune.runner import load_inputs
 
 WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "far"]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
@@ -73,7 +73,7 @@ def test_sts_labels_are_normalised_and_predictions_clipped_back():
     labels = features.label_values(task, [Example("0", "a", "b", 3.8), Example("1", "a", "b", 0.0)])
     np.testing.assert_allclose(labels, [0.76, 0.0], rtol=1e-6)
     assert labels.dtype == np.float32
-    np.testing.assert_allclose(features.denormalize_sts(np.array([0.5, -0.2, 1.3])), [2.5, 0.0, 5.0])
+    np.testing.assert_allclose(task.denormalized(np.array([0.5, -0.2, 1.3])), [2.5, 0.0, 5.0])
 
 
 def _write(path, rows):
@@ -104,7 +104,7 @@ def pair_tasks_dir(tmp_path):
 @pytest.mark.parametrize("double", [True, False])
 def test_double_unordered_only_for_mrpc_and_sts_train(pair_tasks_dir, double):
     hparams = {"task_names": ["mrpc", "sts", "rte"], "init_checkpoint": "", "double_unordered": double}
-    inputs = check_inputs(finetuning_config("m", pair_tasks_dir, hparams))
+    inputs = load_inputs(finetuning_config("m", pair_tasks_dir, hparams))
     by_name = {t.task.name: t for t in inputs.tasks}
     for name in ("mrpc", "sts"):
         train = by_name[name].train

@@ -8,10 +8,10 @@ import dataclasses
 import numpy as np
 
 from electra_tf import configs
-from electra_tf.checkpoint_io import convert
+from electra_tf.checkpoint_io import translate
 from electra_tf.pretraining.training_state import build_model_and_optimizer
 from finetune.config import FinetuningConfig, finetuning_config
-from finetune.runner import check_inputs, run_finetuning
+from finetune.runner import load_inputs, run_finetuning
 from tests.checkpoint_io.helpers import (
     TINY_SHAPES,
     WORDS,
@@ -40,7 +40,7 @@ def _rte(root, rng) -> None:
 
 def test_finetuning_builds_no_generator_variable(tmp_path):
     upstream = make_upstream_checkpoint(tmp_path / "upstream", seed=4, step=3, **TINY_SHAPES)
-    convert.to_ours(upstream, str(tmp_path / "models" / NAME), build=build_model_and_optimizer)
+    translate.to_ours(upstream, str(tmp_path / "models" / NAME), build=build_model_and_optimizer)
     write_vocab(tmp_path / "vocab.txt", TINY_SHAPES["vocab"])
     _rte(tmp_path, np.random.default_rng(0))
     hparams = dict(
@@ -52,7 +52,7 @@ def test_finetuning_builds_no_generator_variable(tmp_path):
     backbone = [name for name in arrays if name.startswith("electra/")]
 
     with created_variables() as created:
-        inputs = check_inputs(config)
+        inputs = load_inputs(config)
     assert inputs.init is not None and inputs.init.unused > 0  # the generator's arrays are unused
     weights = [v for v in created if v.trainable]  # not RNG states
     assert [v.name for v in created if "generator" in v.name] == []

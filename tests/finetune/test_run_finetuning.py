@@ -15,7 +15,7 @@ import tensorflow as tf
 from electra_tf import checkpoint_io
 from finetune import run_finetuning as run_finetuning_tool
 from finetune.config import finetuning_config
-from finetune.runner import check_inputs, run_finetuning
+from finetune.runner import load_inputs, run_finetuning
 from tests.finetune.helpers import make_data_dir
 from tests.helpers import TINY_MODEL, assert_one_line, call_tool
 
@@ -97,7 +97,7 @@ def test_starts_from_the_pretrained_weights_and_saves_each_trial(e2e, pretrained
     for task in ("rte", "cola"):  # debug: 99 rte / 100 cola examples → 4 batches x 3 epochs
         assert re.search(rf"{task} trial 2/2: step 12/12 \| loss \d+\.\d+ \| [\d.]+ steps/s \| ETA", stdout)
         assert re.search(rf"{task} trial 1/2 dev: ", stdout)
-    pretrained = checkpoint_io.read_upstream_arrays(pretrained_model_dir).arrays[
+    pretrained = checkpoint_io.read_checkpoint_arrays(pretrained_model_dir).arrays[
         "electra/embeddings/word_embeddings"
     ]
     for trial in (1, 2):
@@ -169,7 +169,7 @@ def test_write_test_outputs_writes_glue_submission_files(tmp_path):
     with pytest.raises(
         ValueError, match=r"do_train is false but there are no fine-tuned weights in .*_model_1/rte"
     ):
-        check_inputs(evaluate_only)
+        load_inputs(evaluate_only)
 
 
 BAD_CASES = [
@@ -237,20 +237,20 @@ def test_finetunes_from_an_upstream_format_release(tmp_path, glue_dir, pretraine
     """The released-checkpoint flow: models/<name>/ laid out like Google's zips (a TF1 checkpoint
     with upstream variable names + vocab.txt, no hparams.json; architecture from model_size and
     overrides). The backbone starts from exactly the upstream arrays and fine-tuning runs."""
-    from electra_tf.checkpoint_io import convert
+    from electra_tf.checkpoint_io import translate
 
     name = "upstream_release"
     data_dir = make_data_dir(tmp_path / "data", glue_dir, None, wiki_data_dir + "/vocab.txt", name)
     release = os.path.join(data_dir, "models", name)
-    convert.to_upstream(pretrained_model_dir, release)
+    translate.to_upstream(pretrained_model_dir, release)
     shutil.copy(os.path.join(wiki_data_dir, "vocab.txt"), release)
     assert not os.path.exists(os.path.join(release, "hparams.json"))
-    upstream = checkpoint_io.read_upstream_arrays(release)
+    upstream = checkpoint_io.read_checkpoint_arrays(release)
     assert upstream.format == "upstream"
     architecture = {k: TINY_MODEL[k] for k in ("embedding_size", "model_hparam_overrides")}
     hparams = dict(architecture, task_names=["rte"], debug=True, num_train_epochs=1.0, max_seq_length=64)
     config = finetuning_config(name, data_dir, hparams)
-    inputs = check_inputs(config)
+    inputs = load_inputs(config)
     assert inputs.init.format == "upstream" and inputs.init.unused > 0  # the generator is not used
     for key in ("electra/embeddings/word_embeddings", "electra/encoder/layer_1/attention/self/query/kernel"):
         assert np.array_equal(inputs.init.arrays.arrays[key], upstream.arrays[key])

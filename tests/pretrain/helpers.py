@@ -84,11 +84,11 @@ def assert_round_trip(model_dir: str, tmp_path, hparams: dict, state_scope: str)
     """Exports `model_dir`'s checkpoint to upstream's format and back (with the method's `hparams`):
     every model weight comes back bit-for-bit (training state under `state_scope`, e.g. '/policy/',
     is ours only). Returns the export's prefix and variable names."""
-    from electra_tf.checkpoint_io import convert
+    from electra_tf.checkpoint_io import translate
     from electra_tf.pretraining.training_state import build_model_and_optimizer
 
-    exported = convert.to_upstream(model_dir, str(tmp_path / "upstream"))
-    again = convert.to_ours(
+    exported = translate.to_upstream(model_dir, str(tmp_path / "upstream"))
+    again = translate.to_ours(
         exported, str(tmp_path / "models" / "again"), hparams=hparams, build=build_model_and_optimizer
     )
     original = checkpoint_values(tf.train.latest_checkpoint(model_dir))

@@ -11,6 +11,7 @@ import pytest
 
 from pretrain.sweep import load_sweep, markdown_table, run_sweep, summarize
 from tests.helpers import TINY_MODEL
+from tests.pretraining.methods.helpers import NO_GENERATOR
 
 
 def _write(tmp_path, value) -> str:
@@ -65,7 +66,7 @@ def test_two_runs_train_tabulate_and_are_skipped_on_a_rerun(wiki_data_dir, tmp_p
         "name": "t",
         "base": base,
         "runs": [
-            {"name": "uni", "hparams": {"method": "unigram"}},
+            {"name": "uni", "hparams": NO_GENERATOR},
             {"name": "mlm", "hparams": {"disc_mlm_weight": 1}},
         ],
     }

@@ -82,3 +82,18 @@ class CountingBlock(tf_keras.layers.Layer):
     def call(self, inputs, training=None):
         with tf.control_dependencies([self.counter.assign_add(1)]):
             return self.block(inputs, training=training)
+
+
+def token_counts(vocab: int = 300, seed: int = 0) -> np.ndarray:
+    """[vocab] random corpus counts, a tenth of the vocabulary (the first ids) never seen."""
+    counts = np.random.default_rng(seed).integers(0, 50, size=vocab)
+    counts[: vocab // 10] = 0  # some tokens never occur
+    return counts
+
+
+def replacement_seeds(batch: dict[str, tf.Tensor], seed: tf.Tensor) -> tf.Tensor:
+    """[B, 2] the per-example seeds the pretrainer hands its replacement method at step 0: the
+    example seeds shifted by the replacement stream's offset, 7 (a hand value)."""
+    from electra_tf.pretraining.seeds import per_example_seeds
+
+    return per_example_seeds(seed, 0, tf.shape(batch["input_ids"])[0]) + [[0, 7]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import configs
+from electra_tf.pretraining import methods
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
-from electra_tf.pretraining.registry import registered_methods
+from electra_tf.pretraining.registry import get_method, registered_methods
 from tests.pretraining.helpers import batch_of
 
 SPECIAL = SpecialTokens(mask_id=103, cls_id=101, sep_id=102)
@@ -70,7 +72,13 @@ def test_randomness_does_not_depend_on_how_the_batch_is_split():
 
 
 def test_registry_names_the_registered_methods():
-    assert {"electra", "adaptive_exit_gen", "early_exit_disc"} <= set(registered_methods())
+    # every file of electra_tf/pretraining/methods/ (an independent list) registers the methods
+    # whose parts it defines, and no method is built elsewhere
+    folder = os.path.dirname(methods.__file__)
+    files = {f[:-3] for f in os.listdir(folder) if f.endswith(".py") and not f.startswith("_")}
+    modules = {get_method(name).build_replacement.__module__ for name in registered_methods()}
+    assert modules == {f"{methods.__name__}.{f}" for f in files - {"exit_hparams"}}
+    assert configs.BASELINE_METHOD in registered_methods()
     message = "unknown method 'no_such_method'; registered methods: .*electra"
     with pytest.raises(configs.ConfigError, match=message):  # at parse time
         configs.config_from_hparams("m", "/d", {"method": "no_such_method"})

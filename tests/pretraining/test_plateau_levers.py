@@ -1,5 +1,6 @@
-"""The plateau levers: unigram replacement (distribution, labels, positions), the discriminator's
-auxiliary MLM term by hand, and the tied generator (`untied_generator: false`)."""
+"""The plateau levers: unigram draws (distribution, per-example seeds; the unigram method's own
+tests are in methods/test_unigram.py), the discriminator's auxiliary MLM term by hand, the tied
+generator (`untied_generator: false`), the prior bias and the random-token share."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ from electra_tf import configs
 from electra_tf.modeling.heads import gather_positions
 from electra_tf.pretraining.model import build_pretrainer
 from electra_tf.pretraining.sampling import sample_unigram_per_example, unigram_cdf
-from tests.pretraining.helpers import SPECIAL, batch_of, mask_like_the_pretrainer, tiny_config
+from tests.pretraining.helpers import (
+    SPECIAL,
+    batch_of,
+    mask_like_the_pretrainer,
+    replacement_seeds,
+    tiny_config,
+    token_counts,
+)
+from tests.pretraining.methods.helpers import MULTI_HEAD_DISCRIMINATOR
 
 SEED = tf.constant([3, 4], tf.int64)
-
-
-def _counts(vocab: int = 300, seed: int = 0) -> np.ndarray:
-    counts = np.random.default_rng(seed).integers(0, 50, size=vocab)
-    counts[: vocab // 10] = 0  # some tokens never occur
-    return counts
 
 
 def test_unigram_cdf_excludes_reserved_ids_and_ends_at_one():
@@ -34,7 +37,7 @@ def test_unigram_cdf_excludes_reserved_ids_and_ends_at_one():
 
 
 def test_unigram_draws_follow_the_counts_chi_square():
-    counts = _counts(60)
+    counts = token_counts(60)
     never = (11, 12, 13)
     cdf = unigram_cdf(counts, never)
     seeds = tf.stack([tf.fill([400], tf.constant(9, tf.int64)), tf.range(400, dtype=tf.int64)], axis=1)
@@ -52,43 +55,6 @@ def test_unigram_draws_follow_the_counts_chi_square():
     np.testing.assert_array_equal(alone[0], draws[5])
 
 
-def test_unigram_method_writes_draws_at_the_selected_positions_only():
-    counts = _counts()
-    config = tiny_config("unigram", mask_prob=0.3)
-    model = build_pretrainer(config, SPECIAL, token_counts=lambda: counts)
-    batch = batch_of(6, 32, 300, seed=1)
-    masked = mask_like_the_pretrainer(model, batch, SEED)
-    tf.function(lambda b: model(b, SEED, 0, training=False).labels)(batch)  # first use traced
-    out = model(batch, SEED, 0, training=False)
-    ids = batch["input_ids"].numpy()
-    labels = out.labels.numpy()
-    selected = np.zeros_like(ids, bool)
-    positions, weights = masked.masked_positions.numpy(), masked.masked_weights.numpy()
-    for b in range(ids.shape[0]):
-        selected[b, positions[b][weights[b] > 0]] = True
-    assert not labels[~selected].any()  # nothing outside the selection is replaced
-    assert labels[selected].mean() > 0.8  # a draw rarely equals the original
-    # the model's corruption, recomputed: labels are 1 exactly where the discriminator's ids differ
-    corrupted = model.method(
-        model.embeddings, batch, masked, _method_seeds(batch, SEED)
-    ).corrupted_ids.numpy()
-    np.testing.assert_array_equal(labels, (corrupted != ids).astype(np.int32))
-    assert np.isin(corrupted[selected], np.flatnonzero(counts)).all()
-    assert set(out.losses) == {"disc"}
-
-
-def _method_seeds(batch, seed):
-    from electra_tf.pretraining.seeds import per_example_seeds
-
-    return per_example_seeds(seed, 0, tf.shape(batch["input_ids"])[0]) + [[0, 7]]
-
-
-def test_unigram_without_token_counts_builds_but_cannot_train():
-    model = build_pretrainer(tiny_config("unigram"), SPECIAL)  # e.g. to read or convert a checkpoint
-    with pytest.raises(configs.ConfigError, match="token counts"):
-        model(batch_of(2, 32, 300), SEED, 0)
-
-
 def test_disc_mlm_term_equals_a_hand_computation_on_the_discriminators_states():
     config = tiny_config("electra", disc_mlm_weight=0.7)
     model = build_pretrainer(config, SPECIAL)
@@ -98,7 +64,7 @@ def test_disc_mlm_term_equals_a_hand_computation_on_the_discriminators_states():
     assert term.weight == pytest.approx(0.7)
     masked = mask_like_the_pretrainer(model, batch, SEED)
     # the discriminator's input: the generator's corruption, as the pretrainer built it
-    replacement = model.method(model.embeddings, batch, masked, _method_seeds(batch, SEED))
+    replacement = model.method(model.embeddings, batch, masked, replacement_seeds(batch, SEED))
     emb = model.embeddings(replacement.corrupted_ids, batch["segment_ids"], training=False)
     hidden = model.discriminator.encoder(emb, batch["input_mask"])[-1]
     head = model.disc_mlm_head
@@ -152,9 +118,9 @@ def test_negative_disc_mlm_weight_is_rejected():
         tiny_config("electra", disc_mlm_weight=-1.0)
 
 
-@pytest.mark.parametrize("method", ["electra", "early_exit_disc"])
-def test_prior_bias_init_starts_every_rtd_head_at_the_label_prior(method):
-    extra = {"exit_layers": [1, 2], "exit_loss_weights": [1.0, 2.0]} if method == "early_exit_disc" else {}
+@pytest.mark.parametrize("hparams", [{"method": configs.BASELINE_METHOD}, MULTI_HEAD_DISCRIMINATOR])
+def test_prior_bias_init_starts_every_rtd_head_at_the_label_prior(hparams):
+    method, extra = hparams["method"], {k: v for k, v in hparams.items() if k != "method"}
     model = build_pretrainer(tiny_config(method, disc_bias_init_prior=True, mask_prob=0.2, **extra), SPECIAL)
     batch = batch_of(4, 32, 300)
     model(batch, SEED, 0)

@@ -194,7 +194,7 @@ class EarlyExitDiscriminator(DiscriminatorStage):
         return out
 
 
-def build_discriminator(config: configs.PretrainingConfig) -> EarlyExitDiscriminator:
+def build_early_exit_discriminator(config: configs.PretrainingConfig) -> EarlyExitDiscriminator:
     tower = configs.bert_config(config)
     hp = registry.hparams_of(config)
     layers = list(hp.exit_layers)
@@ -237,7 +237,7 @@ registry.register(
         build_tied_generator,
         hparams=ExitHparams,
         validate=validate,
-        build_discriminator=build_discriminator,
+        build_discriminator=build_early_exit_discriminator,
         generator_sized=False,
         timing_hparams={"exit_update_every": 10**9},  # no probe after the first step: the exit stays pinned
     )

@@ -9,7 +9,7 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import configs
-from electra_tf.checkpoint_io import convert
+from electra_tf.checkpoint_io import translate
 from electra_tf.precision import precision_policy
 from electra_tf.pretraining.methods.noise_and_emb_gen import nearest_rows
 from electra_tf.pretraining.model import build_pretrainer
@@ -154,7 +154,7 @@ def test_emb_gen_pretrained_starts_from_the_checkpoint_embeddings(fmt, tmp_path)
     checkpoint = (
         upstream
         if fmt == "upstream"
-        else convert.to_ours(upstream, str(tmp_path / "ours" / "m"), build=build_model_and_optimizer)
+        else translate.to_ours(upstream, str(tmp_path / "ours" / "m"), build=build_model_and_optimizer)
     )
     expected = read_all(upstream)
     hparams = {

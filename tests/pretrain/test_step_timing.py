@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from electra_tf import configs
-from pretrain.benchmarking import (
+from pretrain.step_timing import (
     ANCHOR,
     Pair,
     electra_train_flops,
@@ -25,7 +25,7 @@ def test_ratios_use_the_same_generator_size_and_1_0_for_sizeless_methods():
         Pair(ANCHOR, 0.25, times=[4.0]),
         Pair("electra", 1.0, times=[4.0]),
         Pair(ANCHOR, 1.0, times=[8.0]),
-        Pair("emb_gen", None, times=[2.0]),
+        Pair("method_b", None, times=[2.0]),
     ]
     _, rows = results(pairs, tokens_per_step=100)
     by = {(r["method"], r["generator_hidden_size"]): r for r in rows}
@@ -33,12 +33,12 @@ def test_ratios_use_the_same_generator_size_and_1_0_for_sizeless_methods():
     assert by[("electra", 0.25)]["ratio_to_anchor"] == 2.0
     assert by[("electra", 1.0)]["ratio_to_anchor"] == 2.0
     assert by[(ANCHOR, 0.25)]["ratio_to_electra"] == 0.5
-    assert by[("emb_gen", None)]["ratio_to_electra"] == 2.0  # vs electra 1.0 (0.25 steps/s)
-    assert by[("emb_gen", None)]["ratio_to_anchor"] == 4.0  # vs the anchor at 1.0
+    assert by[("method_b", None)]["ratio_to_electra"] == 2.0  # vs electra 1.0 (0.25 steps/s)
+    assert by[("method_b", None)]["ratio_to_anchor"] == 4.0  # vs the anchor at 1.0
 
 
 def test_sizeless_methods_fall_back_to_the_first_size():
-    pairs = [Pair("electra", 0.25, times=[2.0]), Pair("noise", None, times=[1.0])]
+    pairs = [Pair("electra", 0.25, times=[2.0]), Pair("method_c", None, times=[1.0])]
     _, rows = results(pairs, tokens_per_step=1)
     assert rows[1]["ratio_to_electra"] == 2.0 and rows[1]["ratio_to_anchor"] is None
 
@@ -95,7 +95,7 @@ def test_anchor_first_step_loss_is_an_untrained_electras(mixed):
 
 
 def test_input_pipeline_timing_reads_real_records(tmp_path):
-    from pretrain.benchmarking import write_synthetic_records
+    from pretrain.step_timing import write_synthetic_records
 
     path = write_synthetic_records(str(tmp_path), 64, 32, 3000)
     rate, source = input_records_per_sec(path, batch_size=8, seq_length=32, batches=10)

@@ -6,8 +6,7 @@ import os
 
 import pytest
 
-from electra_tf.scoring import load_discriminator
-from tests.helpers import TINY_ADAPTIVE_EXITS
+from electra_tf.standalone_discriminator import load_discriminator
 from tests.pretrain.helpers import (
     assert_round_trip,
     assert_same_values,
@@ -15,6 +14,7 @@ from tests.pretrain.helpers import (
     read_scalars,
     run_straight_and_resumed,
 )
+from tests.pretraining.methods.helpers import TINY_ADAPTIVE_EXITS
 
 ADAPTIVE = dict(
     TINY_ADAPTIVE_EXITS,

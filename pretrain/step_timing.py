@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from electra_tf import configs
+
 ANCHOR = "tfm_anchor"
 
 
@@ -145,7 +147,7 @@ def results(pairs: list[Pair], tokens_per_step: int) -> tuple[str, list[dict]]:
     rows = []
     for p in pairs:
         ratios = {}
-        for method, key in (("electra", "ratio_to_electra"), (ANCHOR, "ratio_to_anchor")):
+        for method, key in ((configs.BASELINE_METHOD, "ratio_to_electra"), (ANCHOR, "ratio_to_anchor")):
             base = _baseline(pairs, method, p.generator_hidden_size)
             ratios[key] = rate[id(p)] / rate[id(base)] if base else None
         rows.append(

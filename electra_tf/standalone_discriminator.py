@@ -33,7 +33,7 @@ class ElectraDiscriminator(ElectraBackbone):
         return tf.sigmoid(self.head(hidden))
 
 
-def build_discriminator(config: configs.PretrainingConfig) -> ElectraDiscriminator:
+def build(config: configs.PretrainingConfig) -> ElectraDiscriminator:
     """The discriminator of `config`'s model (`configs.model_config`), with every variable created."""
     model = ElectraDiscriminator(configs.model_config(config))
     ones = tf.ones([1, 2], tf.int32)
@@ -74,7 +74,7 @@ def restore_discriminator(
     checkpoint: str, config: configs.PretrainingConfig, log: Callable[[str], None] | None = print
 ) -> ElectraDiscriminator:
     """The discriminator of `config`, restored from `checkpoint` (CheckpointError on mismatch)."""
-    model = build_discriminator(config)
+    model = build(config)
     checkpoint_io.restore_variables(checkpoint, model.trainable_variables, config, log=log)
     return model
 

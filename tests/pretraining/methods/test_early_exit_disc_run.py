@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from electra_tf.scoring import load_discriminator, replaced_probabilities
+from electra_tf.standalone_discriminator import load_discriminator, replaced_probabilities
 from tests.pretrain.helpers import (
     assert_round_trip,
     assert_same_values,

@@ -36,7 +36,7 @@ def to_upstream(input_path: str, output: str) -> str:
     prefix, fmt = checkpoint_io.find_checkpoint(input_path)
     if fmt != checkpoint_io.OURS:
         raise checkpoint_io.CheckpointError(f"{prefix} is already in upstream format")
-    checkpoint = checkpoint_io.read_upstream_arrays(prefix)
+    checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
     name = f"model.ckpt-{checkpoint.step}"
     with atomic.directory(output) as tmp:
         checkpoint_io.write_upstream_checkpoint(checkpoint.arrays, os.path.join(tmp, name), checkpoint.step)
@@ -56,7 +56,7 @@ def to_ours(
     prefix, fmt = checkpoint_io.find_checkpoint(input_path)
     if fmt != checkpoint_io.UPSTREAM:
         raise checkpoint_io.CheckpointError(f"{prefix} is already in our format")
-    checkpoint = checkpoint_io.read_upstream_arrays(prefix)
+    checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
     abs_output = os.path.abspath(output)
     shapes = {name: value.shape for name, value in checkpoint.arrays.items()}
     config = checkpoint_io.config_for_upstream(
