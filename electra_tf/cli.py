@@ -34,12 +34,24 @@ def define_packing_flags() -> None:
     flags.DEFINE_integer("num_out_files", 0, "Output shards; 0 = one per ~150 MB of records.")
 
 
+class ToolExit(Exception):
+    """A tool's planned stop with its own exit code (e.g. a run stopped by SIGTERM after writing a
+    checkpoint): one `<program>: <message>` line on stderr, then exit `code`."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
 def exit_on_bad_input(program: str, body: Callable[[], None]) -> None:
     """Runs `body()`; expected input errors (ValueError and its kinds: ConfigError, CorpusError,
     VocabError, CheckpointError, ...; OSError) become one `<program>: error: ...` line on stderr and
-    exit status 1, Ctrl-C a one-line note and status 130."""
+    exit status 1, a `ToolExit` its line and code, Ctrl-C a one-line note and status 130."""
     try:
         body()
+    except ToolExit as e:
+        print(f"{program}: {e}", file=sys.stderr, flush=True)
+        sys.exit(e.code)
     except (ValueError, OSError) as e:
         print(f"{program}: error: {e}", file=sys.stderr, flush=True)
         sys.exit(1)

@@ -83,6 +83,9 @@ class PretrainingConfig:
     num_train_steps: int = 1000000
     num_eval_steps: int = 100
     keep_checkpoint_max: int = 5
+    # Not upstream's: steps whose loss or gradient norm is not finite that are skipped (no update;
+    # counted as train/skipped_steps) before the run stops. 0 (default): stop at the first one.
+    skip_nonfinite_steps: int = 0
     # model
     model_size: str = "small"
     model_hparam_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -326,8 +329,9 @@ def validate(config: PretrainingConfig) -> None:
         raise ConfigError(f"hparam mask_prob must be in (0, 1), got {config.mask_prob}")
     if config.max_seq_length > bert_config(config).max_position_embeddings:
         raise ConfigError("max_seq_length exceeds max_position_embeddings")
-    if config.diagnostic_examples < 0:
-        raise ConfigError(f"hparam diagnostic_examples must be >= 0, got {config.diagnostic_examples}")
+    for key in ("diagnostic_examples", "skip_nonfinite_steps"):
+        if getattr(config, key) < 0:
+            raise ConfigError(f"hparam {key} must be >= 0, got {getattr(config, key)}")
     if not 0 <= config.random_token_share <= 0.85:
         raise ConfigError(f"hparam random_token_share must be in [0, 0.85], got {config.random_token_share}")
     if config.disc_mlm_weight < 0:

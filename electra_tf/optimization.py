@@ -136,6 +136,7 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
             **kwargs,
         )
         self._betas = (float(beta_1), float(beta_2))
+        self._update_gate = None
         if isinstance(lr_multipliers, Mapping):
             lr_multipliers = {str(k): float(v) for k, v in lr_multipliers.items()}
         self._lr_multipliers = lr_multipliers
@@ -157,6 +158,23 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
             problem = "No learning rate specified" if not keys else f"Several learning rates {keys} match"
             raise ValueError(f"{problem} for variable {name}; keys: {', '.join(rule)}")
         return rule[keys[0]]
+
+    def apply_gradients(
+        self, grads_and_vars, name=None, experimental_aggregate_gradients=True, update_gate=None
+    ):
+        """Keras' apply_gradients; `update_gate` (a scalar bool tensor; None, the default: always)
+        False leaves every variable and slot as it was, while the step counter still advances: how
+        the trainer skips a step whose gradients are not finite (`skip_nonfinite_steps`).
+
+        Under MirroredStrategy each replica thread sets the gate before the merge; the trainer's
+        gates are equal on every replica (they derive from all-reduced gradients)."""
+        self._update_gate = update_gate
+        try:
+            return super().apply_gradients(
+                grads_and_vars, name=name, experimental_aggregate_gradients=experimental_aggregate_gradients
+            )
+        finally:
+            self._update_gate = None
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
@@ -180,6 +198,17 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
         multiplier = self.lr_multiplier(var.name)
         if multiplier != 1.0:
             lr = lr * tf.constant(multiplier, dtype=lr.dtype)
+        if self._update_gate is not None:  # a skipped step keeps the old values (NaN-free)
+            gate = tf.cast(self._update_gate, tf.bool)
+            next_var = var - lr * update
+            next_var, next_m, next_v = (
+                tf.where(gate, new, old) for new, old in ((next_var, var), (next_m, m), (next_v, v))
+            )
+            return tf.group(
+                var.assign(next_var, use_locking=self._use_locking),
+                m.assign(next_m, use_locking=self._use_locking),
+                v.assign(next_v, use_locking=self._use_locking),
+            )
         return tf.group(
             var.assign_sub(lr * update, use_locking=self._use_locking),
             m.assign(next_m, use_locking=self._use_locking),

@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+
+from pretrain.model_dir_lock import ModelDirLock
 
 
 def prepare(data_dir: str, model_name: str, hparams, strategy):
@@ -60,6 +63,7 @@ def train_or_eval(
 
     from electra_tf import configs
     from electra_tf.pretraining.model import SpecialTokens
+    from pretrain import evaluation
     from pretrain import trainer as trainer_lib
 
     strategy = strategy or tf.distribute.get_strategy()
@@ -78,15 +82,20 @@ def train_or_eval(
         tokenizer = FullTokenizer(vocab, do_lower_case=config.do_lower_case)
         diagnostics = build_diagnostics(eval_files, config, special, tokenizer, config.diagnostic_examples)
     trainer = trainer_lib.Trainer(config, strategy, special, files, log=log, diagnostics=diagnostics)
-    # Resume, or load init_checkpoint (CheckpointError if it is missing or does not fit), before
-    # anything is written to the model dir.
-    trainer.restore()
-    configs.write_hparams_json(trainer.config)  # mixed_precision resolved
-    results: dict[str, float] = {}
-    if config.do_train:
-        results = trainer.train(stop_at_step=stop_at_step, max_seconds=max_seconds, on_log=on_log)
-    if config.do_eval:
-        results = trainer_lib.evaluate(trainer, eval_files, config.num_eval_steps, config.eval_batch_size)
-        trainer_lib.write_results(config.results_txt, results)
-        log("eval: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(results.items())))
+    # One run per model dir (the chief's lock); other workers write nothing there.
+    lock = ModelDirLock(config.model_dir, log) if trainer.is_chief else contextlib.nullcontext()
+    with lock:
+        # Resume, or load init_checkpoint (CheckpointError if it is missing or does not fit), before
+        # anything is written to the model dir.
+        trainer.restore()
+        if trainer.is_chief:
+            configs.write_hparams_json(trainer.config)  # mixed_precision resolved
+        results: dict[str, float] = {}
+        if config.do_train:
+            results = trainer.train(stop_at_step=stop_at_step, max_seconds=max_seconds, on_log=on_log)
+        if config.do_eval:
+            results = evaluation.evaluate(trainer, eval_files, config.num_eval_steps, config.eval_batch_size)
+            if trainer.is_chief:
+                evaluation.write_results(config.results_txt, results)
+            log("eval: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(results.items())))
     return results

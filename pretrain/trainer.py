@@ -12,7 +12,10 @@ upstream) and applied once.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -20,24 +23,32 @@ import tensorflow as tf
 import tf_keras
 
 from electra_tf import configs, precision
-from electra_tf.checkpoint_io import restore_variables
+from electra_tf.checkpoint_io import CheckpointError, restore_variables
 from electra_tf.pretraining import metric_table, seeds
 from electra_tf.pretraining.metrics import StreamingAUC
 from electra_tf.pretraining.model import SpecialTokens, build_pretrainer
 from electra_tf.pretraining.training_state import optimizer_for
 from electra_tf.progress import format_duration
 from pretrain.input_pipeline import dataset_token_counts, pretraining_dataset, token_counts
+from pretrain.interruption import NonFiniteLoss, StopRequests
+from pretrain.strategies import distribute, num_workers
 
 CLIP_NORM = 1.0
 
 
-def _accumulate(acc: dict[str, float], values: dict) -> None:
+def accumulate(acc: dict[str, float], values: dict) -> None:
     """Adds a step's scalar tensors into running float sums."""
     for k, v in values.items():
         acc[k] = acc.get(k, 0.0) + float(v)
 
 
-def _first_example_index(batch) -> tf.Tensor:
+def _nonfinite(losses: dict, grad_norm: float) -> list[str]:
+    """Names of the loss terms (and "gradient norm") whose value is not finite."""
+    bad = [f"loss {name}" for name, value in losses.items() if not math.isfinite(float(value))]
+    return bad + (["gradient norm"] if not math.isfinite(grad_norm) else [])
+
+
+def first_example_index(batch) -> tf.Tensor:
     """In a replica context: the global index of this replica's first example."""
     ctx = tf.distribute.get_replica_context()
     return ctx.replica_id_in_sync_group * tf.shape(batch["input_ids"])[0]
@@ -87,7 +98,7 @@ class Trainer:
                 dataset = pretraining_dataset(
                     files, config.train_batch_size, config.max_seq_length, config.seed
                 )
-            self.iterator = iter(strategy.experimental_distribute_dataset(dataset))
+            self.iterator = iter(distribute(strategy, dataset, config.train_batch_size))
             self._build(config)
         self.dropout_rngs = self._seed_dropout(config.seed)
         state = dict(model=self.model, optimizer=self.optimizer, rng=self.rng, dropout_rngs=self.dropout_rngs)
@@ -98,12 +109,19 @@ class Trainer:
             # restarts the (seeded) input stream; everything else continues exactly.
             log("note: the input position is not checkpointable under this strategy")
             self.checkpoint = tf.train.Checkpoint(**state)
+        # Every worker restores from model_dir; only the chief writes there. The others save (a
+        # collective step of multi-worker checkpointing) into a temporary folder removed at the end.
+        self.is_chief = strategy.extended.should_checkpoint
         self.manager = tf.train.CheckpointManager(
             self.checkpoint,
             config.model_dir,
             max_to_keep=config.keep_checkpoint_max,
             step_counter=self.optimizer.iterations,
         )
+        self._scratch = None if self.is_chief else tempfile.mkdtemp(prefix="electra-tf-worker-")
+        self.save_manager = self.manager
+        if self._scratch:
+            self.save_manager = tf.train.CheckpointManager(self.checkpoint, self._scratch, max_to_keep=1)
         self._train_step = tf.function(self._step)
         self._replica_step = tf.function(self._replica_step_fn, jit_compile=config.jit_compile or None)
 
@@ -152,7 +170,7 @@ class Trainer:
         ctx = tf.distribute.get_replica_context()
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            out = self.model(batch, seed, _first_example_index(batch), training=training)
+            out = self.model(batch, seed, first_example_index(batch), training=training)
             terms = {}
             for name, term in out.losses.items():
                 terms[name] = term.numerator / (ctx.all_reduce("sum", term.denominator) + 1e-6)
@@ -161,33 +179,42 @@ class Trainer:
         scalars = {"losses": {**terms, metric_table.TOTAL_LOSS: loss}, "sums": out.sums}
         return ctx.all_reduce("sum", scalars), grads, out
 
-    def _replica_step_fn(self, batch, seed):
+    def _replica_step_fn(self, batch, seed, stop):
         scalars, grads, out = self.loss_and_gradients(batch, seed)
-        grads, _ = tf.clip_by_global_norm(grads, CLIP_NORM)
+        grads, norm = tf.clip_by_global_norm(grads, CLIP_NORM)
+        finite = tf.math.is_finite(norm) & tf.math.is_finite(scalars["losses"][metric_table.TOTAL_LOSS])
         self.optimizer.apply_gradients(
-            zip(grads, self.model.trainable_variables, strict=True), experimental_aggregate_gradients=False
+            zip(grads, self.model.trainable_variables, strict=True),
+            experimental_aggregate_gradients=False,
+            update_gate=finite if self.config.skip_nonfinite_steps else None,
         )
-        self.auc.update_state(out.labels, out.disc_probs, out.input_mask)
-        return scalars
+        keep = tf.cast(finite, out.disc_probs.dtype)  # a non-finite step adds nothing to the AUC
+        probs = tf.where(finite, out.disc_probs, tf.zeros_like(out.disc_probs))
+        self.auc.update_state(out.labels, probs, tf.cast(out.input_mask, keep.dtype) * keep)
+        # stop: any worker's stop request, so that every worker stops after the same step
+        stop = tf.distribute.get_replica_context().all_reduce("sum", tf.identity(stop))
+        control = {"grad_norm": norm, "stop": stop}
+        return {**scalars, "control": control}
 
-    def _step(self, iterator):
+    def _step(self, iterator, stop):
         seed = self.rng.make_seeds(1)[:, 0]
         batch = next(iterator)
-        results = self.strategy.run(self._replica_step, args=(batch, seed))
+        results = self.strategy.run(self._replica_step, args=(batch, seed, stop))
         scalars = self.strategy.experimental_local_results(results)[0]
         self.model.after_step(scalars["sums"])  # the parts' own state (e.g. an exit distribution)
         return scalars
 
-    def run_step(self) -> dict[str, dict[str, tf.Tensor]]:
+    def run_step(self, stop: bool = False) -> dict[str, dict[str, tf.Tensor]]:
         """One compiled train step on the next batch → {"losses": {term: loss, "total": loss},
-        "sums": {metric sum key: value}}, summed over replicas."""
-        return self._train_step(self.iterator)
+        "sums": {metric sum key: value}, "control": {"grad_norm", "stop"}}, summed over replicas
+        (`stop`: this worker's stop request, summed over every replica of every worker)."""
+        return self._train_step(self.iterator, tf.constant(float(stop)))
 
     def restore(self) -> bool:
         """Restores the latest checkpoint of model_dir if there is one; True if it did. Otherwise
         the model variables come from `init_checkpoint`, if set (the optimizer stays at step 0),
         then from the parts' own `initial_checkpoints` (e.g. a method's pre-trained embeddings)."""
-        path = self.manager.restore_or_initialize()
+        path = self._restore_newest_readable()
         if path:
             self.log(f"resumed from {path} at step {self.step}")
             if self.config.init_checkpoint:
@@ -202,6 +229,28 @@ class Trainer:
                 restore_variables(checkpoint, variables, self.config, self.log)
         return path is not None
 
+    def _restore_newest_readable(self) -> str | None:
+        """Restores the newest checkpoint of model_dir that reads back; one that does not (a
+        truncated or corrupt file) is named in the log and the previous one is tried. None if
+        there is no checkpoint; CheckpointError if there are some and none reads."""
+        failures = []
+        for path in reversed(self.manager.checkpoints):
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+                return path
+            except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as e:
+                reason = (getattr(e, "message", None) or str(e)).strip().splitlines()[0][:200]
+                failures.append(path)
+                self.log(
+                    f"checkpoint {path} (.index / .data-*) cannot be read ({reason}); trying the one before"
+                )
+        if failures:
+            raise CheckpointError(
+                f"no checkpoint in {self.config.model_dir} can be read ({', '.join(failures)}); "
+                "move them away to start afresh"
+            )
+        return None
+
     def train(
         self,
         stop_at_step: int | None = None,
@@ -211,21 +260,47 @@ class Trainer:
         """Trains up to num_train_steps (or `stop_at_step`, to continue later; or until the first log
         line after `max_seconds` of training); returns the last logged scalars, which `on_log(step,
         scalars)` also receives at every log line. A checkpoint is always written at the last step
-        run."""
+        run. SIGTERM/SIGINT: the step finishes, a checkpoint is written, `Interrupted` is raised. A
+        non-finite loss or gradient norm raises `NonFiniteLoss` at its step, writing nothing
+        (after `skip_nonfinite_steps` skipped steps)."""
+        try:
+            with StopRequests() as stop:
+                return self._train(stop, stop_at_step, max_seconds, on_log)
+        finally:
+            if self._scratch:
+                shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _train(self, stop: StopRequests, stop_at_step, max_seconds, on_log) -> dict[str, float]:
         cfg = self.config
         last_step = min(cfg.num_train_steps, stop_at_step or cfg.num_train_steps)
-        writer = tf.summary.create_file_writer(cfg.model_dir)
+        writer = (
+            tf.summary.create_file_writer(cfg.model_dir) if self.is_chief else tf.summary.create_noop_writer()
+        )
         losses: dict[str, float] = {}
         sums: dict[str, float] = {}
-        window_steps, window_start, last = 0, time.monotonic(), {}
+        window_steps, window_start, last, skipped = 0, time.monotonic(), {}, 0
         run_start, run_start_step = time.monotonic(), self.step
         while self.step < last_step:
-            scalars = self.run_step()
-            _accumulate(losses, scalars["losses"])
-            _accumulate(sums, scalars["sums"])
-            window_steps += 1
+            scalars = self.run_step(stop.signal is not None)
+            control = scalars.pop("control")
             step = self.step
-            if step % cfg.log_every == 0 or step == last_step:
+            bad = _nonfinite(scalars["losses"], float(control["grad_norm"]))
+            if bad and skipped >= cfg.skip_nonfinite_steps:
+                raise NonFiniteLoss(
+                    f"step {step}: non-finite {', '.join(bad)}; stopped without writing a checkpoint; "
+                    f"last good checkpoint: {self.manager.latest_checkpoint or 'none'}"
+                )
+            if bad:
+                skipped += 1
+                allowed = cfg.skip_nonfinite_steps
+                self.log(f"step {step}: skipped, non-finite {', '.join(bad)} ({skipped} of {allowed})")
+                with writer.as_default(step=step):
+                    tf.summary.scalar("train/skipped_steps", skipped)
+            else:
+                accumulate(losses, scalars["losses"])
+                accumulate(sums, scalars["sums"])
+                window_steps += 1
+            if window_steps and (step % cfg.log_every == 0 or step == last_step):
                 elapsed = time.monotonic() - window_start
                 last = metric_table.window_scalars(losses, sums, window_steps)
                 last.update(self.model.summary_scalars(sums))
@@ -247,14 +322,42 @@ class Trainer:
                 if max_seconds is not None and time.monotonic() - run_start >= max_seconds:
                     last_step = step
             if step % cfg.save_checkpoints_steps == 0:
-                self.manager.save(checkpoint_number=step)
-        if self.manager.latest_checkpoint != self._checkpoint_path(self.step):
-            self.manager.save(checkpoint_number=self.step)
+                self.save(step)
+            requested = (
+                stop.signal is not None if num_workers(self.strategy) == 1 else float(control["stop"]) > 0
+            )
+            if requested:
+                if self.save_manager.latest_checkpoint != self._checkpoint_path(step):
+                    self.save(step)
+                writer.flush()
+                error = stop.interrupted(step, self._checkpoint_path(step))
+                self.log(str(error))
+                raise error
+        if self.save_manager.latest_checkpoint != self._checkpoint_path(self.step):
+            self.save(self.step)
         writer.flush()
         return last
 
+    def save(self, step: int) -> str:
+        """Writes the checkpoint of `step` (the chief into model_dir; other workers into their
+        scratch folder). Refuses, writing nothing, if any weight or slot is not finite."""
+        if not self._state_is_finite():
+            raise NonFiniteLoss(
+                f"step {step}: weights or optimizer slots are not finite; no checkpoint written; "
+                f"last good checkpoint: {self.manager.latest_checkpoint or 'none'}"
+            )
+        return self.save_manager.save(checkpoint_number=step)
+
+    def _state_is_finite(self) -> bool:
+        variables = [v for v in self.model.variables + self.optimizer.variables() if v.dtype.is_floating]
+        if not hasattr(self, "_finite_fn"):
+            self._finite_fn = tf.function(
+                lambda: tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables])
+            )
+        return bool(self._finite_fn())
+
     def _checkpoint_path(self, step: int) -> str:
-        return os.path.join(self.config.model_dir, f"ckpt-{step}")
+        return os.path.join(self.save_manager.directory, f"ckpt-{step}")
 
     def _log_line(self, step: int, s: dict[str, float], eta: float) -> str:
         parts = [f"step {step}/{self.config.num_train_steps}"] + metric_table.console_fields(s)
@@ -265,50 +368,3 @@ class Trainer:
         parts.append(f"{s['perf/steps_per_sec']:.2f} steps/s")
         parts.append(f"ETA {format_duration(eta)}")
         return " | ".join(parts)
-
-
-def evaluate(trainer: Trainer, files: list[str], num_steps: int, batch_size: int) -> dict[str, float]:
-    """Generator and discriminator metrics on `num_steps` batches of `files` (upstream's names)."""
-    cfg, strategy, model = trainer.config, trainer.strategy, trainer.model
-    dataset = pretraining_dataset(files, batch_size, cfg.max_seq_length, cfg.seed, training=False)
-    with strategy.scope():
-        auc = StreamingAUC()
-
-    def replica_fn(batch, seed):
-        out = model(batch, seed, _first_example_index(batch), training=False)
-        auc.update_state(out.labels, out.disc_probs, out.input_mask)
-        terms = {name: (term.numerator, term.denominator) for name, term in out.losses.items()}
-        return tf.distribute.get_replica_context().all_reduce("sum", {"losses": terms, "sums": out.sums})
-
-    @tf.function
-    def eval_step(batch, seed):
-        return strategy.experimental_local_results(strategy.run(replica_fn, args=(batch, seed)))[0]
-
-    rng = tf.random.Generator.from_seed(cfg.seed + 1)
-    loss_sums: dict[str, list[float]] = {}
-    sums: dict[str, float] = {}
-    steps = 0
-    for batch in strategy.experimental_distribute_dataset(dataset.take(num_steps)):
-        scalars = eval_step(batch, rng.make_seeds(1)[:, 0])
-        _accumulate(sums, scalars["sums"])
-        for term, pair in scalars["losses"].items():
-            total = loss_sums.setdefault(term, [0.0, 0.0])
-            total[0] += float(pair[0])
-            total[1] += float(pair[1])
-        steps += 1
-    if not steps:
-        raise ValueError(f"no evaluation batch of {batch_size} examples in {len(files)} file(s)")
-    results = metric_table.eval_results({k: tuple(v) for k, v in loss_sums.items()}, sums)
-    results.update(disc_auc=float(auc.result()), global_step=trainer.step, eval_steps=steps)
-    if trainer.diagnostics is not None:
-        for name, value in trainer.diagnostics(model).items():
-            results[name.replace("/", "_")] = value  # disc_auc_unigram, disc_hidden_cosine, probe_*
-    return results
-
-
-def write_results(path: str, results: dict[str, float]) -> None:
-    """`results/unsup_results.txt`: one `name = value` line per metric, sorted (as upstream)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for name in sorted(results):
-            f.write(f"{name} = {results[name]}\n")

@@ -78,6 +78,35 @@ def test_three_steps_match_upstream_rule_without_bias_correction():
     assert np.abs(variables[1].numpy() - no_decay_everywhere[1]).max() > 1e-4
 
 
+def test_a_closed_update_gate_changes_no_variable_or_slot_and_an_open_one_is_the_plain_update():
+    init, grads = make_problem()
+    lr = 0.1
+    optimizer = AdamWeightDecayOptimizer(learning_rate=lr, weight_decay_rate=WD)
+    variables = [tf.Variable(x, name=n) for x, n in zip(init, ("layer_norm/beta", "kernel"), strict=True)]
+    nan = [np.full_like(g, np.nan) for g in grads[1]]
+
+    @tf.function
+    def step(g, gate):
+        optimizer.apply_gradients(zip(g, variables, strict=True), update_gate=gate)
+
+    step([tf.constant(x) for x in grads[0]], tf.constant(True))
+    before = [v.numpy() for v in variables] + [
+        optimizer.get_slot(v, s).numpy() for v in variables for s in "mv"
+    ]
+    step([tf.constant(x) for x in nan], tf.constant(False))  # a skipped, non-finite step
+    after = [v.numpy() for v in variables] + [
+        optimizer.get_slot(v, s).numpy() for v in variables for s in "mv"
+    ]
+    for a, b in zip(after, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert int(optimizer.iterations) == 2  # the step number still advances
+    step([tf.constant(x) for x in grads[1]], tf.constant(True))
+    # = upstream's rule over the two real steps, the second one at the third step's learning rate
+    expected, _, _ = numpy_adamw(init, grads[:2], [lr] * 2, decayed=[False, True])
+    for var, ref in zip(variables, expected, strict=True):
+        np.testing.assert_allclose(var.numpy(), ref, rtol=1e-6, atol=1e-6)
+
+
 def test_schedule_drives_the_update_and_bias_names_are_not_decayed():
     init, grads = make_problem(1)
     optimizer = create_optimizer(0.1, num_train_steps=10, num_warmup_steps=2)
