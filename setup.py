@@ -17,6 +17,7 @@ setup(
         "numpy",
         "sentencepiece",
         "matplotlib",  # the demo's training-curve plot
+        "safetensors",  # Hugging Face model files (numpy API; no PyTorch)
     ],
     extras_require={
         # tokenizers: Hugging Face's Rust BERT tokenizer, the independent reference in the tests.

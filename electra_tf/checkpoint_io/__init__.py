@@ -6,7 +6,7 @@ restores or builds comes from its callers (`restore_variables(path, variables)`,
 `translate.to_ours(..., build=...)`).
 
     CheckpointError                      ValueError subclass; every message names the checkpoint/variable
-    find_checkpoint(path) -> (prefix, "ours" | "upstream")
+    find_checkpoint(path) -> (prefix, "ours" | "upstream" | "hf")
     checkpoint_config(path) -> PretrainingConfig | None
     upstream_name(variable_name) -> str | None
     read_checkpoint_arrays(path, config=None) -> CheckpointArrays
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from electra_tf.checkpoint_io.architecture import CheckpointError, config_for_upstream, infer_architecture
 from electra_tf.checkpoint_io.io import (
+    HF,
     OURS,
     UPSTREAM,
     CheckpointArrays,
@@ -35,6 +36,7 @@ from electra_tf.checkpoint_io.io import (
 from electra_tf.checkpoint_io.upstream_names import upstream_name, upstream_shape
 
 __all__ = [
+    "HF",
     "OURS",
     "UPSTREAM",
     "CheckpointArrays",

@@ -19,6 +19,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from electra_tf import atomic, configs
+from electra_tf.checkpoint_io import hf
 from electra_tf.checkpoint_io.architecture import (
     CheckpointError,
     config_for_upstream,
@@ -35,7 +36,7 @@ from electra_tf.checkpoint_io.upstream_names import (
     upstream_shape,
 )
 
-OURS, UPSTREAM = "ours", "upstream"
+OURS, UPSTREAM, HF = "ours", "upstream", "hf"
 _OBJECT_GRAPH = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
@@ -80,9 +81,10 @@ class RestoreReport:
 
 
 def find_checkpoint(path: str) -> tuple[str, str]:
-    """A checkpoint prefix, a `.index` file, or a directory → (prefix, "ours" | "upstream").
+    """A checkpoint prefix, a `.index` file, or a directory → (prefix, "ours" | "upstream" | "hf").
 
-    A directory with a `checkpoint` state file gives its latest checkpoint; otherwise it must hold
+    A Hugging Face directory (config.json, model.safetensors) is returned as it is, format "hf". A
+    directory with a `checkpoint` state file gives its latest checkpoint; otherwise it must hold
     exactly one `*.index`. The format is read from the variable names.
 
     Raises:
@@ -90,6 +92,8 @@ def find_checkpoint(path: str) -> tuple[str, str]:
     """
     if not path:
         raise CheckpointError("no checkpoint path given")
+    if hf.is_hf_dir(path):
+        return path.rstrip("/"), HF
     prefix = path[: -len(".index")] if path.endswith(".index") else path
     if os.path.isdir(path):
         if os.path.isfile(os.path.join(path, "checkpoint")):
@@ -120,9 +124,12 @@ def find_checkpoint(path: str) -> tuple[str, str]:
 
 
 def checkpoint_config(path: str) -> configs.PretrainingConfig | None:
-    """For our checkpoints, the PretrainingConfig from hparams.json in the prefix's directory;
-    None for upstream checkpoints (or ours without hparams.json)."""
+    """For our checkpoints, the PretrainingConfig from hparams.json in the prefix's directory; for
+    Hugging Face directories, the one config.json describes; None for upstream checkpoints (or
+    ours without hparams.json)."""
     prefix, fmt = find_checkpoint(path)
+    if fmt == HF:
+        return hf.read_hf(prefix)[1]
     return _config_beside(prefix) if fmt == OURS else None
 
 
@@ -145,6 +152,8 @@ def config_for_checkpoint(
       configs.ConfigError: bad `hparams`.
     """
     prefix, fmt = find_checkpoint(path)
+    if fmt == HF:
+        return hf.read_hf(prefix, model_size=model_size, hparams=hparams)[1]
     if fmt == UPSTREAM:
         shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
         return config_for_upstream(shapes, model_name, data_dir, model_size, hparams)
@@ -183,6 +192,9 @@ def read_checkpoint_arrays(path: str, config: configs.PretrainingConfig | None =
       CheckpointError: missing/unreadable checkpoint, or one that `_read_ours` rejects.
     """
     prefix, fmt = find_checkpoint(path)
+    if fmt == HF:
+        arrays, hf_config = hf.read_hf(prefix)
+        return CheckpointArrays(arrays, 0, fmt, hf_config, prefix)
     if fmt == UPSTREAM:
         reader = tf.train.load_checkpoint(prefix)
         arrays = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}

@@ -1,4 +1,6 @@
-"""Lossless conversion between our model directories and upstream ELECTRA's TF1 checkpoints.
+"""Lossless conversion between our model directories, upstream ELECTRA's TF1 checkpoints and
+Hugging Face `transformers` ELECTRA directories (`to_hf`; HF directories are read by `to_ours` and
+`to_upstream`; what HF does not hold, e.g. optimizer slots and the step, is not exported).
 
 `to_ours` writes what the Trainer resumes from (`ckpt-<step>` with its `model=`/`optimizer=`
 structure, plus hparams.json; the caller's `build` makes the model); `to_upstream` writes
@@ -10,11 +12,13 @@ Output goes to a temporary sibling directory renamed at the end, so a failure wr
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 
 import tensorflow as tf
 
 from electra_tf import atomic, checkpoint_io, configs
+from electra_tf.checkpoint_io import hf
 from electra_tf.checkpoint_io.upstream_names import OPTIMIZER_SLOTS, strip_slot
 
 # (config, with_slots) → (a tf_keras model, its optimizer), every variable created
@@ -29,24 +33,90 @@ def check_output(output: str) -> None:
         raise ValueError(f"--output exists and is not an empty directory: {output}")
 
 
-def to_upstream(input_path: str, output: str) -> str:
-    """Our checkpoint → `output/model.ckpt-<step>` (weights, global_step, adam_m/adam_v if the
-    checkpoint has optimizer slots). Returns the written prefix."""
+def to_upstream(input_path: str, output: str, generator_input: str | None = None) -> str:
+    """Our checkpoint or an HF directory (+ `generator_input`, an HF generator directory) →
+    `output/model.ckpt-<step>` (weights, global_step, adam_m/adam_v if the checkpoint has optimizer
+    slots; an HF directory's vocab.txt beside it). Returns the written prefix."""
     check_output(output)
     prefix, fmt = checkpoint_io.find_checkpoint(input_path)
-    if fmt != checkpoint_io.OURS:
+    if fmt == checkpoint_io.UPSTREAM:
         raise checkpoint_io.CheckpointError(f"{prefix} is already in upstream format")
-    checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
-    name = f"model.ckpt-{checkpoint.step}"
+    if fmt == checkpoint_io.HF:
+        arrays, step = hf.read_hf(prefix, generator_input)[0], 0
+    else:
+        checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
+        arrays, step = checkpoint.arrays, checkpoint.step
+    name = f"model.ckpt-{step}"
     with atomic.directory(output) as tmp:
-        checkpoint_io.write_upstream_checkpoint(checkpoint.arrays, os.path.join(tmp, name), checkpoint.step)
+        checkpoint_io.write_upstream_checkpoint(arrays, os.path.join(tmp, name), step)
+        _copy_vocab(prefix if fmt == checkpoint_io.HF else None, tmp)
     return os.path.join(output, name)
 
 
-def to_ours(
-    input_path: str, output: str, model_size: str = "small", hparams=None, *, build: ModelFactory
+def to_hf(
+    input_path: str, output: str, generator_output: str | None = None, vocab_file: str | None = None
 ) -> str:
-    """Upstream checkpoint → our model directory `output` (ckpt-<step>, hparams.json). Every array
+    """Our checkpoint or an upstream one → an HF `ElectraForPreTraining` directory `output` (and the
+    generator as an `ElectraForMaskedLM` directory `generator_output`). Returns `output`."""
+    check_output(output)
+    if generator_output:
+        check_output(generator_output)
+    prefix, fmt = checkpoint_io.find_checkpoint(input_path)
+    if fmt == checkpoint_io.HF:
+        raise checkpoint_io.CheckpointError(f"{prefix} is already a Hugging Face directory")
+    checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
+    config = checkpoint.config if fmt == checkpoint_io.OURS else None
+    if config is None:
+        config = checkpoint_io.config_for_checkpoint(prefix)
+    vocab = vocab_file or _find_vocab(prefix, config)
+    arrays = dict(checkpoint.arrays)
+    gen_bert = configs.generator_config(config)
+    if generator_output:
+        if "generator_predictions/output_bias" not in arrays:
+            raise checkpoint_io.CheckpointError(f"{prefix} has no generator (generator_predictions/*)")
+        if not any(n.startswith("generator/encoder/") for n in arrays):  # tied: the discriminator's encoder
+            arrays.update({"generator/" + n[len("electra/") :]: v for n, v in arrays.items() if _is_tower(n)})
+            gen_bert = configs.bert_config(config)
+    with atomic.directory(output) as tmp:
+        hf.write_hf(arrays, config, tmp, vocab, hf.DISCRIMINATOR, configs.bert_config(config))
+        if generator_output:
+            with atomic.directory(generator_output) as gen_tmp:
+                hf.write_hf(arrays, config, gen_tmp, vocab, hf.GENERATOR, gen_bert)
+    return output
+
+
+def _is_tower(name: str) -> bool:
+    return name.startswith(("electra/encoder/", "electra/embeddings_project/")) and "/adam_" not in name
+
+
+def _find_vocab(prefix: str, config: configs.PretrainingConfig) -> str:
+    """vocab.txt beside the checkpoint, else the config's ($DATA_DIR/vocab.txt); CheckpointError if
+    neither exists."""
+    candidates = [os.path.join(os.path.dirname(prefix), "vocab.txt"), config.vocab_file]
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise checkpoint_io.CheckpointError(
+        f"no vocab.txt for {prefix} (looked for {', '.join(candidates)}); pass --vocab_file"
+    )
+
+
+def _copy_vocab(hf_dir: str | None, folder: str) -> None:
+    if hf_dir and os.path.isfile(os.path.join(hf_dir, "vocab.txt")):
+        shutil.copyfile(os.path.join(hf_dir, "vocab.txt"), os.path.join(folder, "vocab.txt"))
+
+
+def to_ours(
+    input_path: str,
+    output: str,
+    model_size: str = "small",
+    hparams=None,
+    *,
+    build: ModelFactory,
+    generator_input: str | None = None,
+) -> str:
+    """Upstream checkpoint or HF directory (+ `generator_input`, an HF generator directory) → our
+    model directory `output` (ckpt-<step>, hparams.json; an HF directory's vocab.txt). Every array
     of the checkpoint must find a place (else CheckpointError): the conversion is lossless.
 
     `build(config, with_slots)` → (model, optimizer) with every variable (and, with slots, every
@@ -54,18 +124,17 @@ def to_ours(
     `electra_tf.pretraining.training_state.build_model_and_optimizer`. Returns the written prefix."""
     check_output(output)
     prefix, fmt = checkpoint_io.find_checkpoint(input_path)
-    if fmt != checkpoint_io.UPSTREAM:
+    if fmt == checkpoint_io.OURS:
         raise checkpoint_io.CheckpointError(f"{prefix} is already in our format")
-    checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
     abs_output = os.path.abspath(output)
-    shapes = {name: value.shape for name, value in checkpoint.arrays.items()}
-    config = checkpoint_io.config_for_upstream(
-        shapes,
-        os.path.basename(abs_output),
-        os.path.dirname(os.path.dirname(abs_output)),
-        model_size,
-        hparams,
-    )
+    name, data_dir = os.path.basename(abs_output), os.path.dirname(os.path.dirname(abs_output))
+    if fmt == checkpoint_io.HF:
+        arrays, config = hf.read_hf(prefix, generator_input, model_size, hparams, name, data_dir)
+        checkpoint = checkpoint_io.CheckpointArrays(arrays, 0, fmt, config, prefix)
+    else:
+        checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
+        shapes = {n: value.shape for n, value in checkpoint.arrays.items()}
+        config = checkpoint_io.config_for_upstream(shapes, name, data_dir, model_size, hparams)
     slot_names = [n for n in checkpoint.arrays if strip_slot(n)[1]]
     model, optimizer = build(config, bool(slot_names))
     variables = model.trainable_variables
@@ -93,4 +162,5 @@ def to_ours(
         )
         path = manager.save(checkpoint_number=checkpoint.step)
         configs.write_hparams_json(config, tmp)
+        _copy_vocab(prefix if fmt == checkpoint_io.HF else None, tmp)
     return os.path.join(output, os.path.basename(path))

@@ -64,3 +64,9 @@ def init_run(synthetic_data_dir, tmp_path_factory):
         run_pretraining.run, data_dir=synthetic_data_dir, model_name="from_init", hparams=json.dumps(hparams)
     )
     return read_all(upstream), init_dir, os.path.join(synthetic_data_dir, "models", "from_init"), stdout
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(init_run) -> str:
+    """TINY_MODEL trained 3 steps by run_pretraining (non-zero Adam slots), vocab 300."""
+    return init_run[2]

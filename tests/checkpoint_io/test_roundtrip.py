@@ -54,12 +54,6 @@ def test_upstream_to_ours_to_upstream_is_bit_for_bit(tmp_path, spec, slots, gene
     assert restored["global_step"].dtype == np.int64 and restored["global_step"] == 12345
 
 
-@pytest.fixture(scope="module")
-def trained_model_dir(init_run) -> str:
-    """TINY_MODEL trained 3 steps by run_pretraining (non-zero Adam slots), vocab 300."""
-    return init_run[2]
-
-
 def _object_values(prefix: str) -> dict[str, np.ndarray]:
     reader = tf.train.load_checkpoint(prefix)
     return {

@@ -233,27 +233,34 @@ def test_bad_input_one_line_nothing_written(
     assert not os.path.exists(os.path.join(models, "finetuning_models"))
 
 
-def test_finetunes_from_an_upstream_format_release(tmp_path, glue_dir, pretrained_model_dir, wiki_data_dir):
+@pytest.mark.parametrize("release_format", ["upstream", "hf"])
+def test_finetunes_from_an_upstream_format_release(
+    tmp_path, glue_dir, pretrained_model_dir, wiki_data_dir, release_format
+):
     """The released-checkpoint flow: models/<name>/ laid out like Google's zips (a TF1 checkpoint
     with upstream variable names + vocab.txt, no hparams.json; architecture from model_size and
-    overrides). The backbone starts from exactly the upstream arrays and fine-tuning runs."""
+    overrides) or like a Hugging Face directory (config.json, model.safetensors, vocab.txt). The
+    backbone starts from exactly the pre-trained arrays and fine-tuning runs."""
     from electra_tf.checkpoint_io import translate
 
-    name = "upstream_release"
+    name = f"{release_format}_release"
     data_dir = make_data_dir(tmp_path / "data", glue_dir, None, wiki_data_dir + "/vocab.txt", name)
     release = os.path.join(data_dir, "models", name)
-    translate.to_upstream(pretrained_model_dir, release)
-    shutil.copy(os.path.join(wiki_data_dir, "vocab.txt"), release)
+    if release_format == "hf":
+        translate.to_hf(pretrained_model_dir, release, vocab_file=os.path.join(wiki_data_dir, "vocab.txt"))
+    else:
+        translate.to_upstream(pretrained_model_dir, release)
+        shutil.copy(os.path.join(wiki_data_dir, "vocab.txt"), release)
     assert not os.path.exists(os.path.join(release, "hparams.json"))
-    upstream = checkpoint_io.read_checkpoint_arrays(release)
-    assert upstream.format == "upstream"
+    assert checkpoint_io.read_checkpoint_arrays(release).format == release_format
+    source = checkpoint_io.read_checkpoint_arrays(pretrained_model_dir)
     architecture = {k: TINY_MODEL[k] for k in ("embedding_size", "model_hparam_overrides")}
     hparams = dict(architecture, task_names=["rte"], debug=True, num_train_epochs=1.0, max_seq_length=64)
     config = finetuning_config(name, data_dir, hparams)
     inputs = load_inputs(config)
-    assert inputs.init.format == "upstream" and inputs.init.unused > 0  # the generator is not used
+    assert inputs.init.format == release_format and inputs.init.unused > 0  # the RTD head is not used
     for key in ("electra/embeddings/word_embeddings", "electra/encoder/layer_1/attention/self/query/kernel"):
-        assert np.array_equal(inputs.init.arrays.arrays[key], upstream.arrays[key])
+        assert np.array_equal(inputs.init.arrays.arrays[key], source.arrays[key])
     outcome = run_finetuning(config, log=lambda line: None)
     assert 0.0 <= outcome["trials"][0]["rte"]["accuracy"] <= 100.0
     with open(os.path.join(release, "results", "rte_results.json")) as f:

@@ -1,0 +1,256 @@
+"""Hugging Face `transformers` ELECTRA directories: read as upstream-named arrays, write from them.
+
+A directory is `config.json` (ElectraConfig) + `model.safetensors` (+ `vocab.txt`,
+`tokenizer_config.json`, `special_tokens_map.json`). Tensors are read and written with the
+`safetensors` package's numpy API; a directory with only `pytorch_model.bin` is refused, because
+that file is a pickle and electra-tf never unpickles files. Names and layouts: `hf_names`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+
+import numpy as np
+
+from electra_tf import configs
+from electra_tf.checkpoint_io.architecture import CheckpointError, config_for_upstream, infer_architecture
+from electra_tf.checkpoint_io.hf_names import (
+    DISCRIMINATOR,
+    GENERATOR,
+    TIED_LM_HEAD,
+    WORD_EMBEDDINGS,
+    from_hf_state,
+    name_map,
+    to_hf_state,
+)
+from electra_tf.checkpoint_io.upstream_names import dimension_meanings, tower_layers
+
+CONFIG, WEIGHTS, PICKLE = "config.json", "model.safetensors", "pytorch_model.bin"
+SPECIAL_TOKENS = {
+    "unk_token": "[UNK]",
+    "sep_token": "[SEP]",
+    "pad_token": "[PAD]",
+    "cls_token": "[CLS]",
+    "mask_token": "[MASK]",
+}
+ARCHITECTURES = {DISCRIMINATOR: "ElectraForPreTraining", GENERATOR: "ElectraForMaskedLM"}
+_BERT_FIELDS = (
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "initializer_range",
+)
+# architecture key (upstream_names.dimension_meanings) → the config.json field that sets it
+_FIELD_OF = {
+    "vocab": "vocab_size",
+    "embedding": "embedding_size",
+    "max_position": "max_position_embeddings",
+    "type_vocab": "type_vocab_size",
+    "discriminator hidden": "hidden_size",
+    "discriminator intermediate": "intermediate_size",
+    "generator hidden": "hidden_size",
+    "generator intermediate": "intermediate_size",
+}
+
+
+def is_hf_dir(path: str) -> bool:
+    """A directory that holds a Hugging Face model (config.json, or one of its weight files)."""
+    return os.path.isdir(path) and any(
+        os.path.isfile(os.path.join(path, f)) for f in (CONFIG, WEIGHTS, PICKLE)
+    )
+
+
+def read_config(path: str) -> dict:
+    """config.json of HF directory `path`, checked to be an ELECTRA (CheckpointError otherwise)."""
+    file = os.path.join(path, CONFIG)
+    if not os.path.isfile(file):
+        raise CheckpointError(f"{path}: no {CONFIG} (a Hugging Face model directory has one)")
+    try:
+        with open(file, encoding="utf-8") as f:
+            config = json.load(f)
+    except ValueError as e:
+        raise CheckpointError(f"{file}: not valid JSON ({e})") from None
+    if config.get("model_type") != "electra":
+        raise CheckpointError(f"{file}: model_type is {config.get('model_type')!r}, not 'electra'")
+    act = config.get("hidden_act", "gelu")
+    if act != "gelu":
+        raise CheckpointError(f"{file}: hidden_act {act!r}; electra-tf's ELECTRA uses gelu")
+    return config
+
+
+def read_tensors(path: str) -> dict[str, np.ndarray]:
+    """model.safetensors of HF directory `path` as numpy arrays (never a pickle)."""
+    file = os.path.join(path, WEIGHTS)
+    if not os.path.isfile(file):
+        if os.path.isfile(os.path.join(path, PICKLE)):
+            raise CheckpointError(
+                f"{path}: only {PICKLE}, a PyTorch pickle, which electra-tf never unpickles; convert it to "
+                f"{WEIGHTS} where torch is installed: ElectraForPreTraining.from_pretrained(DIR)"
+                ".save_pretrained(DIR, safe_serialization=True)"
+            )
+        raise CheckpointError(f"{path}: no {WEIGHTS}")
+    from safetensors.numpy import load_file
+
+    try:
+        return load_file(file)
+    except Exception as e:  # the package raises its own error types for a damaged file
+        raise CheckpointError(f"{file}: cannot be read as safetensors ({str(e).splitlines()[0]})") from None
+
+
+def _check_shapes(path: str, config: Mapping, arrays: Mapping[str, np.ndarray], tower: str) -> None:
+    """Every tensor's dimensions against config.json's sizes; the first disagreement names both."""
+    hf = name_map(arrays, tower)
+    expected = {key: config.get(field) for key, field in _FIELD_OF.items()}
+    expected["embedding"] = config.get("embedding_size") or config.get("hidden_size")
+    for name in sorted(arrays):
+        meanings = dimension_meanings(name)
+        for size, key in zip(arrays[name].shape, meanings, strict=False):
+            want = expected.get(key)
+            if key != "one" and want is not None and int(size) != int(want):
+                raise CheckpointError(
+                    f"{path}/{WEIGHTS}: {hf[name]} has shape {list(arrays[name].shape)}, but {CONFIG}'s "
+                    f"{_FIELD_OF[key]} is {want}"
+                )
+    layers = tower_layers(arrays).get("generator" if tower == GENERATOR else "electra", set())
+    if len(layers) != config.get("num_hidden_layers"):
+        raise CheckpointError(
+            f"{path}/{WEIGHTS}: {len(layers)} encoder layers, but {CONFIG}'s num_hidden_layers is "
+            f"{config.get('num_hidden_layers')}"
+        )
+
+
+def _read_tower(path: str, tower: str) -> tuple[dict, dict[str, np.ndarray]]:
+    config = read_config(path)
+    state = read_tensors(path)
+    try:
+        arrays = from_hf_state(state, tower)
+    except KeyError as e:
+        raise CheckpointError(
+            f"{path}/{WEIGHTS}: {e.args[0]} is not a tensor of {ARCHITECTURES[tower]}"
+        ) from None
+    tied = state.get(TIED_LM_HEAD) if tower == GENERATOR else None
+    if tied is not None and WORD_EMBEDDINGS in arrays and not np.array_equal(tied, arrays[WORD_EMBEDDINGS]):
+        raise CheckpointError(
+            f"{path}/{WEIGHTS}: {TIED_LM_HEAD} differs from the word embeddings; electra-tf ties them"
+        )
+    _check_shapes(path, config, arrays, tower)
+    vocab = os.path.join(path, "vocab.txt")
+    if os.path.isfile(vocab) and WORD_EMBEDDINGS in arrays:
+        with open(vocab, encoding="utf-8") as f:
+            tokens = sum(1 for line in f if line.rstrip("\n"))
+        rows = arrays[WORD_EMBEDDINGS].shape[0]
+        if tokens != rows:
+            raise CheckpointError(
+                f"{vocab} has {tokens} tokens, but electra.embeddings.word_embeddings.weight has {rows} rows"
+            )
+    return config, arrays
+
+
+def hparams_from_hf(config: Mapping, generator: Mapping | None = None) -> dict:
+    """Our hparams for the architecture config.json (and the generator's) describe."""
+    overrides = {field: config[field] for field in _BERT_FIELDS if field in config}
+    hparams = {"model_hparam_overrides": overrides, "vocab_size": config["vocab_size"]}
+    hparams["embedding_size"] = config.get("embedding_size") or config["hidden_size"]
+    if generator is not None:
+        hparams["generator_hidden_size"] = generator["hidden_size"] / config["hidden_size"]
+        hparams["generator_layers"] = generator["num_hidden_layers"] / config["num_hidden_layers"]
+    return hparams
+
+
+def read_hf(
+    path: str,
+    generator_path: str | None = None,
+    model_size: str = "small",
+    hparams=None,
+    model_name: str = "converted",
+    data_dir: str = ".",
+):
+    """(upstream-named arrays, PretrainingConfig) of an HF discriminator directory and, optionally,
+    an HF generator directory; `hparams` (ours) are merged over what config.json says."""
+    config, arrays = _read_tower(path, DISCRIMINATOR)
+    gen_config = None
+    if generator_path:
+        gen_config, gen_arrays = _read_tower(generator_path, GENERATOR)
+        for name, value in gen_arrays.items():
+            if name.startswith("electra/embeddings/") and name in arrays:
+                if not np.array_equal(value, arrays[name]):
+                    raise CheckpointError(
+                        f"{generator_path}: {name_map([name], GENERATOR)[name]} differs from the "
+                        "discriminator's; electra-tf's generator shares the discriminator's embeddings"
+                    )
+                continue
+            arrays[name] = value
+    merged = hparams_from_hf(config, gen_config)
+    merged.update(configs.load_hparams(hparams))
+    merged["do_lower_case"] = _lower_case(path, merged.get("do_lower_case", True))
+    shapes = {name: value.shape for name, value in arrays.items()}
+    infer_architecture(shapes)  # the towers agree with each other
+    return arrays, config_for_upstream(shapes, model_name, data_dir, model_size, merged)
+
+
+def _lower_case(path: str, default: bool) -> bool:
+    tokenizer = os.path.join(path, "tokenizer_config.json")
+    if os.path.isfile(tokenizer):
+        with open(tokenizer, encoding="utf-8") as f:
+            return bool(json.load(f).get("do_lower_case", default))
+    return default
+
+
+def hf_config(config: configs.PretrainingConfig, tower: str, bert: configs.BertConfig) -> dict:
+    """ElectraConfig fields (config.json) of `tower` of our model, whose encoder is `bert`."""
+    out = {"architectures": [ARCHITECTURES[tower]], "model_type": "electra"}
+    out.update({field: getattr(bert, field) for field in _BERT_FIELDS})
+    out.update(
+        vocab_size=config.vocab_size,
+        embedding_size=configs.embedding_size(config),
+        hidden_act="gelu",
+        layer_norm_eps=1e-12,  # upstream's (and our) LayerNorm epsilon
+        position_embedding_type="absolute",
+        pad_token_id=0,
+        summary_type="first",
+        summary_use_proj=True,
+        summary_activation="gelu",
+        summary_last_dropout=0.1,
+    )
+    return out
+
+
+def write_hf(
+    arrays: Mapping[str, np.ndarray],
+    config: configs.PretrainingConfig,
+    folder: str,
+    vocab_file: str,
+    tower: str,
+    bert: configs.BertConfig,
+) -> None:
+    """Writes `tower` (whose encoder is `bert`) as an HF directory into the (new, empty) `folder`."""
+    from safetensors.numpy import save_file
+
+    state = to_hf_state(arrays, tower)
+    save_file(state, os.path.join(folder, WEIGHTS), metadata={"format": "pt"})  # what transformers reads
+    _write_json(os.path.join(folder, CONFIG), hf_config(config, tower, bert))
+    shutil.copyfile(vocab_file, os.path.join(folder, "vocab.txt"))
+    tokenizer = dict(
+        SPECIAL_TOKENS,
+        tokenizer_class="ElectraTokenizer",
+        do_lower_case=config.do_lower_case,
+        strip_accents=None,  # follows do_lower_case, as BERT's basic tokenizer
+        tokenize_chinese_chars=True,
+        model_max_length=configs.bert_config(config).max_position_embeddings,
+    )
+    _write_json(os.path.join(folder, "tokenizer_config.json"), tokenizer)
+    _write_json(os.path.join(folder, "special_tokens_map.json"), SPECIAL_TOKENS)
+
+
+def _write_json(path: str, value) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2, sort_keys=True)
+        f.write("\n")
