@@ -98,3 +98,18 @@ def assert_round_trip(model_dir: str, tmp_path, hparams: dict, state_scope: str)
     for name in weights:
         np.testing.assert_array_equal(converted[name], original[name], err_msg=name)
     return exported, {n for n, _ in tf.train.list_variables(exported)}
+
+
+def at_step(monkeypatch, step: int, action) -> None:
+    """Runs `action(trainer)` right after the train step that reaches global step `step`."""
+    from pretrain import trainer as trainer_lib
+
+    original = trainer_lib.Trainer.run_step
+
+    def run_step(self, stop=False):
+        out = original(self, stop)
+        if self.step == step:
+            action(self)
+        return out
+
+    monkeypatch.setattr(trainer_lib.Trainer, "run_step", run_step)

@@ -6,16 +6,19 @@ import json
 import os
 import re
 import shutil
+import signal
 
 import pytest
 import tensorflow as tf
 
 from electra_tf import precision
 from pretrain import run_pretraining
+from pretrain.interruption import Interrupted
 from tests.helpers import TINY_MODEL, assert_one_line
 from tests.pretrain.helpers import (
     BASELINE_SCALARS,
     assert_same_values,
+    at_step,
     checkpoint_values,
     pretrain,
     read_scalars,
@@ -70,14 +73,30 @@ def test_tiny_model_learns_and_logs_every_scalar(wiki_data_dir, monkeypatch):
 
 
 @pytest.mark.slow
-def test_resume_continues_exactly(wiki_data_dir):
-    """Acceptance 4: 20 steps straight == 10 steps, stop, resume, 10 more (weights, slots, RNG, data)."""
+def test_resume_continues_exactly(wiki_data_dir, monkeypatch):
+    """Acceptance 4: 20 steps straight == 10 steps, stop, resume, 10 more (weights, slots, RNG, data).
+    The first leg is stopped by SIGTERM after step 10 (a preempted run: it checkpoints that step and
+    raises Interrupted, exit code 75); `--stop_at_step`'s resume is checked the same way by the
+    method runs (tests/pretraining/methods/test_*_run.py)."""
     common = dict(
         num_train_steps=20, num_warmup_steps=5, learning_rate=1e-3, log_every=5, save_checkpoints_steps=7
     )
     pretrain(wiki_data_dir, "straight", **common)
-    pretrain(wiki_data_dir, "resumed", stop_at_step=10, **common)
-    assert tf.train.latest_checkpoint(os.path.join(wiki_data_dir, "models", "resumed")).endswith("ckpt-10")
+    at_step(monkeypatch, 10, lambda trainer: signal.raise_signal(signal.SIGTERM))
+    with pytest.raises(Interrupted) as stopped:
+        pretrain(wiki_data_dir, "resumed", **common)
+    assert stopped.value.code == 75
+    assert re.fullmatch(
+        r"stopped by SIGTERM after step 10; checkpoint .*ckpt-10 written; rerun .*", str(stopped.value)
+    )
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is gone after the run
+    monkeypatch.undo()
+    model_dir = os.path.join(wiki_data_dir, "models", "resumed")
+    assert sorted(f for f in os.listdir(model_dir) if f.endswith(".index")) == [
+        "ckpt-10.index",
+        "ckpt-7.index",
+    ]
+    assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-10")
     second = pretrain(wiki_data_dir, "resumed", **common)
     assert "resumed from" in second and "at step 10" in second
     straight = checkpoint_values(os.path.join(wiki_data_dir, "models", "straight"))
