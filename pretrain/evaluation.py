@@ -10,6 +10,7 @@ import tensorflow as tf
 from electra_tf.pretraining import metric_table
 from electra_tf.pretraining.metrics import StreamingAUC
 from pretrain.input_pipeline import pretraining_dataset
+from pretrain.strategies import distribute
 from pretrain.trainer import Trainer, accumulate, first_example_index
 
 
@@ -34,7 +35,7 @@ def evaluate(trainer: Trainer, files: list[str], num_steps: int, batch_size: int
     loss_sums: dict[str, list[float]] = {}
     sums: dict[str, float] = {}
     steps = 0
-    for batch in strategy.experimental_distribute_dataset(dataset.take(num_steps)):
+    for batch in distribute(strategy, dataset.take(num_steps), batch_size):
         scalars = eval_step(batch, rng.make_seeds(1)[:, 0])
         accumulate(sums, scalars["sums"])
         for term, pair in scalars["losses"].items():

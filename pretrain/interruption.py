@@ -31,7 +31,8 @@ class NonFiniteLoss(ToolExit):
 
 class StopRequests:
     """`with StopRequests() as stop:` — while inside, SIGTERM and SIGINT set `stop.signal` instead
-    of ending the process; the previous handlers come back on exit. Outside the main thread
+    of ending the process (a second one gets the previous handler, e.g. to abort a stuck step); the
+    previous handlers come back on exit. Outside the main thread
     (where Python cannot install handlers) it installs none and `stop.signal` stays None."""
 
     def __init__(self):
@@ -39,6 +40,10 @@ class StopRequests:
         self._previous: dict = {}
 
     def _handle(self, signum, frame) -> None:
+        if self.signal is not None:  # a second request: the previous handler (e.g. end the process)
+            self.__exit__()
+            signal.raise_signal(signum)
+            return
         self.signal = signal.Signals(signum)
 
     def __enter__(self) -> StopRequests:

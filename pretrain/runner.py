@@ -83,7 +83,9 @@ def train_or_eval(
         diagnostics = build_diagnostics(eval_files, config, special, tokenizer, config.diagnostic_examples)
     trainer = trainer_lib.Trainer(config, strategy, special, files, log=log, diagnostics=diagnostics)
     # One run per model dir (the chief's lock); other workers write nothing there.
-    lock = ModelDirLock(config.model_dir, log) if trainer.is_chief else contextlib.nullcontext()
+    # A `flock` needs a local file system: runs on gs:// and the like go unlocked (docs/pretraining.md).
+    local = "://" not in config.model_dir
+    lock = ModelDirLock(config.model_dir, log) if trainer.is_chief and local else contextlib.nullcontext()
     with lock:
         # Resume, or load init_checkpoint (CheckpointError if it is missing or does not fit), before
         # anything is written to the model dir.

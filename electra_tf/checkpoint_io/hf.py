@@ -78,11 +78,25 @@ def read_config(path: str) -> dict:
             config = json.load(f)
     except ValueError as e:
         raise CheckpointError(f"{file}: not valid JSON ({e})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{file}: not a JSON object")
     if config.get("model_type") != "electra":
         raise CheckpointError(f"{file}: model_type is {config.get('model_type')!r}, not 'electra'")
-    act = config.get("hidden_act", "gelu")
-    if act != "gelu":
-        raise CheckpointError(f"{file}: hidden_act {act!r}; electra-tf's ELECTRA uses gelu")
+    missing = [
+        f
+        for f in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads")
+        if f not in config
+    ]
+    if missing:
+        raise CheckpointError(f"{file}: no {', '.join(missing)}")
+    # what our ELECTRA computes: anything else would load and compute something else
+    for field, ours in (
+        ("hidden_act", "gelu"),
+        ("position_embedding_type", "absolute"),
+        ("layer_norm_eps", 1e-12),
+    ):
+        if config.get(field, ours) != ours:
+            raise CheckpointError(f"{file}: {field} is {config[field]!r}; electra-tf's ELECTRA has {ours!r}")
     return config
 
 
@@ -155,7 +169,18 @@ def _read_tower(path: str, tower: str) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def hparams_from_hf(config: Mapping, generator: Mapping | None = None) -> dict:
-    """Our hparams for the architecture config.json (and the generator's) describe."""
+    """Our hparams for the architecture config.json (and the generator's) describe.
+
+    Raises:
+      CheckpointError: a generator whose attention heads our generator cannot have (we give it
+        max(1, hidden // 64), as upstream).
+    """
+    heads = max(1, generator["hidden_size"] // 64) if generator is not None else None
+    if generator is not None and generator["num_attention_heads"] != heads:
+        raise CheckpointError(
+            f"the generator's config.json has {generator['num_attention_heads']} attention heads; "
+            f"electra-tf's generator of hidden size {generator['hidden_size']} has {heads}"
+        )
     overrides = {field: config[field] for field in _BERT_FIELDS if field in config}
     hparams = {"model_hparam_overrides": overrides, "vocab_size": config["vocab_size"]}
     hparams["embedding_size"] = config.get("embedding_size") or config["hidden_size"]
@@ -189,7 +214,10 @@ def read_hf(
                 continue
             arrays[name] = value
     merged = hparams_from_hf(config, gen_config)
-    merged.update(configs.load_hparams(hparams))
+    user = configs.load_hparams(hparams)
+    overrides = {**merged["model_hparam_overrides"], **user.get("model_hparam_overrides", {})}
+    merged.update(user)
+    merged["model_hparam_overrides"] = overrides  # the user's refine config.json's, key by key
     merged["do_lower_case"] = _lower_case(path, merged.get("do_lower_case", True))
     shapes = {name: value.shape for name, value in arrays.items()}
     infer_architecture(shapes)  # the towers agree with each other
@@ -198,10 +226,13 @@ def read_hf(
 
 def _lower_case(path: str, default: bool) -> bool:
     tokenizer = os.path.join(path, "tokenizer_config.json")
-    if os.path.isfile(tokenizer):
+    if not os.path.isfile(tokenizer):
+        return default
+    try:
         with open(tokenizer, encoding="utf-8") as f:
             return bool(json.load(f).get("do_lower_case", default))
-    return default
+    except (ValueError, AttributeError) as e:
+        raise CheckpointError(f"{tokenizer}: not a JSON object ({e})") from None
 
 
 def hf_config(config: configs.PretrainingConfig, tower: str, bert: configs.BertConfig) -> dict:

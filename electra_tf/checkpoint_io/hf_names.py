@@ -136,5 +136,6 @@ def from_hf_state(state: Mapping[str, np.ndarray], tower: str) -> dict[str, np.n
         if hf not in inverse:
             raise KeyError(hf)
         name = inverse[hf]
-        arrays[name] = np.ascontiguousarray(np.asarray(value).T) if _is_kernel(name) else np.asarray(value)
+        value = np.asarray(value, dtype=np.float32)  # float16/bfloat16 files: our weights are float32
+        arrays[name] = np.ascontiguousarray(value.T) if _is_kernel(name) else value
     return arrays

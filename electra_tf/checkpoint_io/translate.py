@@ -61,6 +61,9 @@ def to_hf(
     check_output(output)
     if generator_output:
         check_output(generator_output)
+        a, b = os.path.abspath(output), os.path.abspath(generator_output)
+        if a == b or b.startswith(a + os.sep) or a.startswith(b + os.sep):
+            raise ValueError("--output and --generator_output must be two separate directories")
     prefix, fmt = checkpoint_io.find_checkpoint(input_path)
     if fmt == checkpoint_io.HF:
         raise checkpoint_io.CheckpointError(f"{prefix} is already a Hugging Face directory")
@@ -68,8 +71,15 @@ def to_hf(
     config = checkpoint.config if fmt == checkpoint_io.OURS else None
     if config is None:
         config = checkpoint_io.config_for_checkpoint(prefix)
-    vocab = vocab_file or _find_vocab(prefix, config)
+    vocab = vocab_file or _find_vocab(prefix, config if fmt == checkpoint_io.OURS else None)
     arrays = dict(checkpoint.arrays)
+    with open(vocab, encoding="utf-8") as f:
+        tokens = sum(1 for line in f if line.rstrip("\n"))
+    rows = arrays["electra/embeddings/word_embeddings"].shape[0]
+    if tokens != rows:  # an HF tokenizer must cover exactly the embedding rows
+        raise checkpoint_io.CheckpointError(
+            f"{vocab} has {tokens} tokens, but the word embeddings have {rows} rows"
+        )
     gen_bert = configs.generator_config(config)
     if generator_output:
         if "generator_predictions/output_bias" not in arrays:
@@ -89,10 +99,12 @@ def _is_tower(name: str) -> bool:
     return name.startswith(("electra/encoder/", "electra/embeddings_project/")) and "/adam_" not in name
 
 
-def _find_vocab(prefix: str, config: configs.PretrainingConfig) -> str:
-    """vocab.txt beside the checkpoint, else the config's ($DATA_DIR/vocab.txt); CheckpointError if
-    neither exists."""
-    candidates = [os.path.join(os.path.dirname(prefix), "vocab.txt"), config.vocab_file]
+def _find_vocab(prefix: str, config: configs.PretrainingConfig | None) -> str:
+    """vocab.txt beside the checkpoint, else (ours) the config's $DATA_DIR/vocab.txt; CheckpointError
+    if neither exists."""
+    candidates = [os.path.join(os.path.dirname(prefix), "vocab.txt")] + (
+        [config.vocab_file] if config else []
+    )
     for path in candidates:
         if os.path.isfile(path):
             return path
@@ -138,6 +150,8 @@ def to_ours(
     slot_names = [n for n in checkpoint.arrays if strip_slot(n)[1]]
     model, optimizer = build(config, bool(slot_names))
     variables = model.trainable_variables
+    if fmt == checkpoint_io.HF:  # a discriminator without --generator_input: the generator stays new
+        variables = [v for v in variables if checkpoint_io.upstream_name(v.name) in checkpoint.arrays]
     plan, report = checkpoint_io.plan_restore(checkpoint, variables, config)
     slots = []
     if slot_names:

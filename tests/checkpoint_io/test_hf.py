@@ -240,3 +240,30 @@ def test_pretraining_starts_from_an_hf_discriminator_with_a_fresh_generator(
         np.testing.assert_array_equal(started[name], trained[name], err_msg=name)
     generator = [n for n in trained if n.startswith("generator/encoder/")]
     assert generator and all(not np.array_equal(started[n], trained[n]) for n in generator)
+
+
+@pytest.mark.slow
+def test_a_run_resumes_in_a_directory_written_by_to_ours(trained_model_dir, synthetic_data_dir, tmp_path):
+    """`--to=ours` writes model and optimizer only (no RNG or iterator): the Trainer resumes from it
+    (what it lacks keeps its initial state) instead of calling the checkpoint unreadable."""
+    from pretrain import run_pretraining
+    from tests.helpers import TINY_MODEL
+
+    disc = translate.to_hf(
+        trained_model_dir, str(tmp_path / "hf"), vocab_file=f"{synthetic_data_dir}/vocab.txt"
+    )
+    model_dir = os.path.join(synthetic_data_dir, "models", "converted_from_hf")
+    translate.to_ours(disc, model_dir, build=build_model_and_optimizer)
+    hparams = dict(TINY_MODEL, num_train_steps=2, num_warmup_steps=1, diagnostic_examples=0)
+    _, out = call_tool(
+        run_pretraining.run,
+        data_dir=synthetic_data_dir,
+        model_name="converted_from_hf",
+        hparams=json.dumps(hparams),
+    )
+    assert f"resumed from {os.path.join(model_dir, 'ckpt-0')} at step 0" in out
+    assert "cannot be read" not in out
+    assert sorted(f for f in os.listdir(model_dir) if f.endswith(".index")) == [
+        "ckpt-0.index",
+        "ckpt-2.index",
+    ]
