@@ -22,7 +22,7 @@ from collections.abc import Callable
 import tensorflow as tf
 import tf_keras
 
-from electra_tf import checkpoint_io, configs, precision
+from electra_tf import configs, precision
 from electra_tf.checkpoint_io import CheckpointError, restore_variables
 from electra_tf.pretraining import metric_table, seeds
 from electra_tf.pretraining.metrics import StreamingAUC
@@ -222,25 +222,12 @@ class Trainer:
         else:
             if self.config.init_checkpoint:
                 # Variables the checkpoint has but this model lacks are reported as unused.
-                restore_variables(self.config.init_checkpoint, self._init_variables(), self.config, self.log)
+                restore_variables(
+                    self.config.init_checkpoint, self.model.trainable_variables, self.config, self.log
+                )
             for checkpoint, variables in self.model.initial_checkpoints():
                 restore_variables(checkpoint, variables, self.config, self.log)
         return path is not None
-
-    def _init_variables(self) -> list[tf.Variable]:
-        """The variables `init_checkpoint` sets: all of them, but from a Hugging Face discriminator
-        directory only those it holds (the generator's others keep their initialisation)."""
-        variables = self.model.trainable_variables
-        if checkpoint_io.find_checkpoint(self.config.init_checkpoint)[1] != checkpoint_io.HF:
-            return variables
-        held = checkpoint_io.read_checkpoint_arrays(self.config.init_checkpoint).arrays
-        kept = [v for v in variables if checkpoint_io.upstream_name(v.name) not in held]
-        if kept:
-            self.log(
-                f"{len(kept)} variables (e.g. {kept[0].name}) are not in the Hugging Face directory "
-                f"{self.config.init_checkpoint}: they keep their initialisation"
-            )
-        return [v for v in variables if checkpoint_io.upstream_name(v.name) in held]
 
     def _restore_newest_readable(self) -> str | None:
         """Restores the newest checkpoint of model_dir that reads back; one that does not (a

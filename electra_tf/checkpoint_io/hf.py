@@ -158,14 +158,19 @@ def _read_tower(path: str, tower: str) -> tuple[dict, dict[str, np.ndarray]]:
     _check_shapes(path, config, arrays, tower)
     vocab = os.path.join(path, "vocab.txt")
     if os.path.isfile(vocab) and WORD_EMBEDDINGS in arrays:
-        with open(vocab, encoding="utf-8") as f:
-            tokens = sum(1 for line in f if line.rstrip("\n"))
+        tokens = count_tokens(vocab)
         rows = arrays[WORD_EMBEDDINGS].shape[0]
         if tokens != rows:
             raise CheckpointError(
                 f"{vocab} has {tokens} tokens, but electra.embeddings.word_embeddings.weight has {rows} rows"
             )
     return config, arrays
+
+
+def count_tokens(vocab_file: str) -> int:
+    """The tokens of a vocab.txt (its non-empty lines)."""
+    with open(vocab_file, encoding="utf-8") as f:
+        return sum(1 for line in f if line.rstrip("\n"))
 
 
 def hparams_from_hf(config: Mapping, generator: Mapping | None = None) -> dict:

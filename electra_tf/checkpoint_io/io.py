@@ -62,6 +62,7 @@ class RestoreReport:
     step: int
     restored: list[str]
     unused: list[str]
+    kept: list[str] = dataclasses.field(default_factory=list)  # model variables the checkpoint lacks
 
     def summary(self) -> str:
         """One line, e.g. 'restored 27 variables from x (upstream, step 1000); unused: 54 optimizer
@@ -74,9 +75,16 @@ class RestoreReport:
         if other:
             parts.append(", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else ""))
         unused = "; unused: " + ", ".join(parts) if parts else "; every checkpoint variable was used"
+        kept = ""
+        if self.kept:
+            kept = (
+                f"; {len(self.kept)} variables (e.g. {self.kept[0]}) are not in the Hugging Face directory "
+                f"{self.prefix}: they keep their initialisation"
+            )
         return (
             f"restored {len(self.restored)} variables from {self.prefix} ({self.format}, step {self.step})"
             + unused
+            + kept
         )
 
 
@@ -293,9 +301,12 @@ def plan_restore(
         have = in_checkpoint.get(tower, set())
         if have and have != layers:
             layer_problems.append(explain_layer_mismatch(tower, have, layers, config))
-    plan = []
+    plan, kept = [], []
     for name, var in wanted.items():
         model_shape = upstream_shape(name, var.shape)
+        if name not in arrays and checkpoint.format == HF and name.startswith("generator"):
+            kept.append(name)  # an HF discriminator directory holds no generator: it stays as built
+            continue
         if name not in arrays:
             missing.append(f"{name} ({var.name}): not in the checkpoint {checkpoint.prefix}")
             continue
@@ -309,7 +320,8 @@ def plan_restore(
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise CheckpointError(problems[0] + more)
     unused = sorted(set(arrays) - set(wanted))
-    return plan, RestoreReport(checkpoint.prefix, checkpoint.format, checkpoint.step, sorted(wanted), unused)
+    restored = sorted(set(wanted) - set(kept))
+    return plan, RestoreReport(checkpoint.prefix, checkpoint.format, checkpoint.step, restored, unused, kept)
 
 
 def restore_variables(

@@ -73,8 +73,7 @@ def to_hf(
         config = checkpoint_io.config_for_checkpoint(prefix)
     vocab = vocab_file or _find_vocab(prefix, config if fmt == checkpoint_io.OURS else None)
     arrays = dict(checkpoint.arrays)
-    with open(vocab, encoding="utf-8") as f:
-        tokens = sum(1 for line in f if line.rstrip("\n"))
+    tokens = hf.count_tokens(vocab)
     rows = arrays["electra/embeddings/word_embeddings"].shape[0]
     if tokens != rows:  # an HF tokenizer must cover exactly the embedding rows
         raise checkpoint_io.CheckpointError(
@@ -149,9 +148,7 @@ def to_ours(
         config = checkpoint_io.config_for_upstream(shapes, name, data_dir, model_size, hparams)
     slot_names = [n for n in checkpoint.arrays if strip_slot(n)[1]]
     model, optimizer = build(config, bool(slot_names))
-    variables = model.trainable_variables
-    if fmt == checkpoint_io.HF:  # a discriminator without --generator_input: the generator stays new
-        variables = [v for v in variables if checkpoint_io.upstream_name(v.name) in checkpoint.arrays]
+    variables = model.trainable_variables  # an HF discriminator alone: the generator stays new
     plan, report = checkpoint_io.plan_restore(checkpoint, variables, config)
     slots = []
     if slot_names:
