@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast demo recipe lint format clean
+.PHONY: venv test test-fast demo recipe reproduce lint format clean
 
 venv: $(STAMP)
 
@@ -29,6 +29,11 @@ demo: venv
 recipe: venv
 	@test -n "$(RECIPE)" -a -n "$(CORPUS)" -a -n "$(DATA_DIR)" || { echo "make recipe: set RECIPE=, CORPUS= and DATA_DIR= (VOCAB= if the recipe learns no vocabulary)"; exit 1; }
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/recipe.py --recipe=$(RECIPE) --corpus_dir=$(CORPUS) --data_dir=$(DATA_DIR) $(if $(VOCAB),--vocab_file=$(VOCAB))
+
+# make reproduce DATA_DIR=/tmp/small_cpu [BUDGET=smoke|cpu|paper] [ARGS="--tasks=rte,mrpc --dry_run"]
+reproduce: venv
+	@test -n "$(DATA_DIR)" || { echo "make reproduce: set DATA_DIR= (pretrain_tfrecords/, vocab.txt, finetuning_data/; see docs/reproduce.md)"; exit 1; }
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/reproduce_paper.py --budget=$(or $(BUDGET),cpu) --data_dir=$(DATA_DIR) $(ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -7,7 +7,9 @@ setup(
     version="0.1.0",
     description="ELECTRA pre-training in TensorFlow 2 with the efficiency methods of Kang et al.",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(include=["electra_tf", "electra_tf.*", "pretrain", "finetune", "data_prep"]),
+    packages=find_packages(
+        include=["electra_tf", "electra_tf.*", "pretrain", "finetune", "data_prep", "reproduce"]
+    ),
     install_requires=[
         "tensorflow==2.20.0",
         "tf-keras==2.20.1",

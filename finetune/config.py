@@ -76,6 +76,9 @@ class FinetuningConfig:
     # electra-tf additions
     seed: int = 0
     log_every: int = 100
+    # Train on only the first N examples of each task's train file (0 = all, upstream). For short
+    # comparisons on a CPU (scripts/reproduce_paper.py's cpu budget); upstream has no such cap.
+    max_train_examples: int = 0
 
     @property
     def pretrained_model_dir(self) -> str:
@@ -247,6 +250,10 @@ def validate(config: FinetuningConfig) -> None:
             raise configs.ConfigError(f"hparam {key} must be positive, got {getattr(config, key)}")
     if config.log_every < 1:
         raise configs.ConfigError(f"hparam log_every must be positive, got {config.log_every}")
+    if config.max_train_examples < 0:
+        raise configs.ConfigError(
+            f"hparam max_train_examples must be >= 0 (0 = all), got {config.max_train_examples}"
+        )
     if config.num_train_epochs <= 0:
         raise configs.ConfigError(f"hparam num_train_epochs must be positive, got {config.num_train_epochs}")
     if not 0 <= config.warmup_proportion <= 1:

@@ -87,6 +87,8 @@ def _read_task(config: FinetuningConfig, name: str) -> TaskInputs:
         train = features_lib.read_split(task, task_dir, "train", config.debug)
         if not train:
             raise glue_tasks.TaskError(f"task {name!r}: no training examples in {task_dir}")
+        if config.max_train_examples:
+            train = train[: config.max_train_examples]  # the file's first N, before doubling
         train = features_lib.double_unordered(task, train, "train") if config.double_unordered else train
     dev: dict[str, list[Example]] = {}
     if config.do_eval:

@@ -58,7 +58,6 @@ flags.DEFINE_string("json", None, "Also write the results as a JSON list to this
 
 FLAGS = flags.FLAGS
 PROGRAM = "benchmark"
-MASK_ID, CLS_ID, SEP_ID = 103, 101, 102  # the BERT uncased ids
 MIXED_PRECISION = {"auto": "auto", "true": True, "false": False}
 
 
@@ -73,14 +72,9 @@ def make_pairs(methods: list[str], sizes: list[float], anchor: bool):
 
 
 def build_pair(pair, base_hparams: dict) -> None:
-    import tensorflow as tf
-
     from electra_tf import configs
-    from electra_tf.pretraining.model import SpecialTokens
-    from electra_tf.pretraining.registry import get_method
-    from pretrain.step_timing import ANCHOR, synthetic_batch
+    from pretrain.step_timing import ANCHOR, CLS_ID, MASK_ID, SEP_ID, build_trainer, synthetic_batch
     from pretrain.tfm_anchor import AnchorTrainer
-    from pretrain.trainer import Trainer
 
     hparams = {
         **base_hparams,
@@ -91,20 +85,16 @@ def build_pair(pair, base_hparams: dict) -> None:
         "jit_compile": FLAGS.jit_compile,
         "mixed_precision": MIXED_PRECISION[FLAGS.mixed_precision],
     }
-    if pair.method != ANCHOR:
-        hparams.update(get_method(pair.method).timing_hparams)
-    config = configs.config_from_hparams("benchmark", "/nonexistent", hparams)
-    pair.config = config
-    batch = synthetic_batch(FLAGS.batch_size, FLAGS.max_seq_length, config.vocab_size, CLS_ID, SEP_ID)
     if pair.method == ANCHOR:
-        pair.trainer = AnchorTrainer(config, batch, MASK_ID, mixed=FLAGS.anchor_mixed_precision)
+        pair.config = configs.config_from_hparams("benchmark", "/nonexistent", hparams)
+        batch = synthetic_batch(
+            FLAGS.batch_size, FLAGS.max_seq_length, pair.config.vocab_size, CLS_ID, SEP_ID
+        )
+        pair.trainer = AnchorTrainer(pair.config, batch, MASK_ID, mixed=FLAGS.anchor_mixed_precision)
         return
-    special = SpecialTokens(mask_id=MASK_ID, cls_id=CLS_ID, sep_id=SEP_ID)
-    dataset = tf.data.Dataset.from_tensors(batch).repeat()
-    pair.trainer = Trainer(
-        config, tf.distribute.get_strategy(), special, [], log=lambda _: None, dataset=dataset
-    )
-    pair.trainer.model.discriminator.pin_exit(FLAGS.exit_layer)  # no-op without exits
+    pair.trainer, pair.config = build_trainer(
+        hparams, exit_layer=FLAGS.exit_layer
+    )  # pin: no-op without exits
 
 
 def _main() -> None:

@@ -74,6 +74,35 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+MASK_ID, CLS_ID, SEP_ID = 103, 101, 102  # the BERT uncased ids (any ids do for timing)
+
+
+def build_trainer(hparams: dict, exit_layer: int | None = None, generator_exit_layer: int | None = None):
+    """A `Trainer` for `hparams` (the method's `timing_hparams` merged in) that trains on one
+    synthetic batch of its `train_batch_size` × `max_seq_length`, its discriminator's exit pinned
+    at `exit_layer` and its generator's at `generator_exit_layer` (each a no-op where the part
+    has no exits) → (trainer, config)."""
+    import tensorflow as tf
+
+    from electra_tf.pretraining.model import SpecialTokens
+    from electra_tf.pretraining.registry import get_method
+    from pretrain.trainer import Trainer
+
+    method = hparams.get("method", configs.BASELINE_METHOD)
+    config = configs.config_from_hparams(
+        "benchmark", "/nonexistent", {**hparams, **get_method(method).timing_hparams}
+    )
+    batch = synthetic_batch(config.train_batch_size, config.max_seq_length, config.vocab_size, CLS_ID, SEP_ID)
+    special = SpecialTokens(mask_id=MASK_ID, cls_id=CLS_ID, sep_id=SEP_ID)
+    dataset = tf.data.Dataset.from_tensors(batch).repeat()
+    trainer = Trainer(config, tf.distribute.get_strategy(), special, [], log=lambda _: None, dataset=dataset)
+    if exit_layer is not None:
+        trainer.model.discriminator.pin_exit(exit_layer)
+    if generator_exit_layer is not None:
+        trainer.model.method.pin_exit(generator_exit_layer)
+    return trainer, config
+
+
 def timed_steps(pair: Pair, count: int) -> list[float]:
     """Runs `count` steps of `pair`; returns each step's wall time (s) and updates its peak RSS."""
     reset_peak_rss()

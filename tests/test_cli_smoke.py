@@ -149,3 +149,22 @@ def test_score(tmp_path):
         f"score: error: vocab file {vocab_file} has 999 tokens "
         "but the checkpoint's word embeddings have 1000 rows"
     ]
+
+
+def test_reproduce_paper(tmp_path):
+    """tests/reproduce/test_plan.py's unknown row through the CLI; then a dry run's plan."""
+    (tmp_path / "finetuning_data" / "rte").mkdir(parents=True)
+    for split in ("train", "dev"):
+        (tmp_path / "finetuning_data" / "rte" / f"{split}.tsv").write_text(
+            "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n"
+        )
+    proc = run_program("scripts/reproduce_paper.py", f"--data_dir={tmp_path}", "--methods=electra,bert")
+    assert proc.returncode == 1
+    assert _error_lines(proc) == [
+        "reproduce_paper: error: --methods: unknown row 'bert'; rows: electra, emb_gen, emb_gen_pretrained, "
+        "early_exit_disc, adaptive_exit_gen, noise"
+    ]
+    proc = run_program("scripts/reproduce_paper.py", f"--data_dir={tmp_path}", "--budget=paper", "--dry_run")
+    assert proc.returncode == 0, proc.stderr
+    assert "| pretrain-early_exit_disc | 200,000 | 17.9 (3.1 steps/s) |" in proc.stdout
+    assert sorted(os.listdir(tmp_path)) == ["finetuning_data"]  # a dry run writes nothing

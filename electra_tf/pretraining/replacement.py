@@ -64,3 +64,7 @@ class ReplacementMethod(PretrainerPart):
         scalars) and the method's own `Replacement` → extra metric sums (keys:
         `discriminator_sum_keys`)."""
         return {}
+
+    def pin_exit(self, layer: int) -> None:
+        """For timing: the following steps run the generator to exit `layer`. A method without
+        exits ignores it."""

@@ -118,6 +118,21 @@ def test_double_unordered_only_for_mrpc_and_sts_train(pair_tasks_dir, double):
         assert by_name["sts"].train[4].label == 2.5  # swapped copies keep their label
 
 
+def test_max_train_examples_keeps_the_files_first_rows_before_doubling(pair_tasks_dir):
+    hparams = {"task_names": ["mrpc", "rte"], "init_checkpoint": "", "max_train_examples": 2}
+    inputs = load_inputs(finetuning_config("m", pair_tasks_dir, hparams))
+    by_name = {t.task.name: t for t in inputs.tasks}
+    assert [(e.text_a, e.text_b) for e in by_name["rte"].train] == [("a0", "b0"), ("a1", "b1")]
+    # mrpc: the first 2 rows, then their swapped copies
+    assert [(e.text_a, e.text_b) for e in by_name["mrpc"].train] == [
+        ("a0", "b0"),
+        ("a1", "b1"),
+        ("b0", "a0"),
+        ("b1", "a1"),
+    ]
+    assert len(by_name["rte"].dev["dev"]) == 2  # dev is never capped
+
+
 def test_debug_reads_the_first_100_lines(tmp_path):
     rows = [["index", "sentence1", "sentence2", "label"]] + [
         [str(i), "a", "b", "entailment"] for i in range(150)

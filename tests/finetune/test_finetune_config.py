@@ -104,6 +104,7 @@ def test_vocab_size_defaults_to_the_vocab_without_a_pretrained_model(tmp_path):
         ({}, ConfigError, r"task_names is required"),
         ({"task_names": ["rte"], "num_trials": 1.5}, ConfigError, r"num_trials must be an integer"),
         ({"task_names": ["rte"], "model_size": "huge"}, ConfigError, r"model_size must be one of"),
+        ({"task_names": ["rte"], "max_train_examples": -1}, ConfigError, r"max_train_examples must be >= 0"),
     ],
 )
 def test_bad_hparams(tmp_path, hparams, error, pattern):

@@ -12,6 +12,7 @@ from electra_tf import configs
 from pretrain.step_timing import (
     ANCHOR,
     Pair,
+    build_trainer,
     electra_train_flops,
     input_records_per_sec,
     results,
@@ -102,3 +103,18 @@ def test_input_pipeline_timing_reads_real_records(tmp_path):
     assert rate > 0 and source == path
     with pytest.raises(ValueError):
         input_records_per_sec(str(tmp_path / "missing*"), batch_size=8, seq_length=32)
+
+
+def test_build_trainer_pins_the_generators_exit_and_merges_the_timing_hparams():
+    from tests.helpers import TINY_MODEL
+    from tests.pretraining.methods.helpers import TINY_ADAPTIVE_EXITS
+
+    trainer, config = build_trainer(
+        {**TINY_MODEL, **TINY_ADAPTIVE_EXITS, "adaptive_init_probs": [0.5, 0.5], "vocab_size": 2000},
+        generator_exit_layer=2,
+    )
+    assert config.method_hparams.exit_update_every == 10**9  # the method's timing_hparams
+    assert config.vocab_size == 2000 and config.train_batch_size == TINY_MODEL["train_batch_size"]
+    np.testing.assert_array_equal(trainer.model.method.distribution.probabilities().numpy(), [0.0, 1.0])
+    with pytest.raises(ValueError, match="exit layer 3 is not one of exit_layers"):
+        trainer.model.method.pin_exit(3)

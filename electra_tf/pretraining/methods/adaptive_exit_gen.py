@@ -190,6 +190,12 @@ class AdaptiveExitDistribution(StateLayer):
         below = tf.reduce_sum(tf.cast(tf.cumsum(probs) <= u, tf.int32))
         return tf.minimum(below, self.num_exits - 1)
 
+    def pin(self, index: int) -> None:
+        """P ← one-hot at exit `index` (for timing: every later sample is `index` until P moves)."""
+        self.ensure_built()
+        with np.errstate(divide="ignore"):  # the logit rule's log 0 = -inf: softmax gives 0 there
+            self.state.assign(self.rule.initial_state(np.eye(self.num_exits)[index]))
+
     def record(self, disc_correct: tf.Tensor, disc_tokens: tf.Tensor) -> tf.Tensor:
         """Adds one step's discriminator counts (summed over replicas) to the window; when the
         window is full, closes it (updates P unless it is the first window). Returns the window's
@@ -244,6 +250,12 @@ class AdaptiveExitGenerator(ReplacementMethod):
             )
             for n in self.exit_layers
         ]
+
+    def pin_exit(self, layer: int) -> None:
+        """For timing: every following step samples the exit after generator layer `layer`."""
+        if layer not in self.exit_layers:
+            raise ValueError(f"exit layer {layer} is not one of exit_layers {self.exit_layers}")
+        self.distribution.pin(self.exit_layers.index(layer))
 
     def _build_parts(self, embedding_table: tf.Variable) -> None:
         """Creates every variable before `tf.switch_case` (no variable may be born in a branch)."""
@@ -346,4 +358,12 @@ def build(config: configs.PretrainingConfig, context: BuildContext) -> AdaptiveE
     )
 
 
-registry.register(registry.Method(NAME, build, hparams=AdaptiveExitHparams, validate=validate))
+registry.register(
+    registry.Method(
+        NAME,
+        build,
+        hparams=AdaptiveExitHparams,
+        validate=validate,
+        timing_hparams={"exit_update_every": 10**9},  # no P update while timed: a pinned exit stays
+    )
+)

@@ -247,3 +247,13 @@ def test_exit_frequencies_follow_p():
     assert p_value > 1e-3, counts
     one_hot = distribution([0.0, 0.0, 1.0, 0.0])
     assert set(tf.map_fn(one_hot.sample, seeds[:200], fn_output_signature=tf.int32).numpy()) == {2}
+
+
+@pytest.mark.parametrize("rule", ["probs", "logits"])
+def test_pin_makes_every_sample_the_pinned_exit(rule):
+    """The timing hook (`pin_exit`): P becomes one-hot at the exit, under either update rule."""
+    dist = AdaptiveExitDistribution([0.1, 0.2, 0.3, 0.4], 0.1, 100, build_update_rule(rule))
+    dist.pin(1)
+    np.testing.assert_allclose(dist.probabilities().numpy(), [0.0, 1.0, 0.0, 0.0], atol=0)
+    seeds = tf.cast(tf.stack([tf.fill([300], 3), tf.range(300)], axis=1), tf.int64)
+    assert set(tf.map_fn(dist.sample, seeds, fn_output_signature=tf.int32).numpy()) == {1}

@@ -1,0 +1,136 @@
+"""The three budgets of `scripts/reproduce_paper.py`: one recipe shared by every row, at a scale.
+
+- smoke: a tiny model for a few steps: the whole pipeline in minutes (the test suite runs it);
+- cpu: the small-scale recipe of docs/plateau.md (`pretrain/recipes/small_cpu.json`'s model,
+  batch, sequence length and constant learning rate) for 1,500 steps, with fine-tuning on the first
+  2,000 examples of each task at sequence length 64: about two hours on 2 CPU cores;
+- paper: ELECTRA-small, batch 128, 200k steps, upstream's fine-tuning settings (Table 1's setting).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+_SMALL_CPU_MODEL = {
+    "hidden_size": 128,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 2,
+    "intermediate_size": 512,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """pretrain: hparams every row shares (merged under the row's method settings);
+    exits: per-exit hparams for the methods with exit heads (the paper's 3, 6, 9, 12 of 12 layers,
+    scaled to the budget's depth), each given to the methods that have it;
+    finetune: fine-tuning hparams shared by every (model, task) run; num_trials: per run;
+    timing: the side-by-side step timing (warm-up steps, timed steps per round, rounds)."""
+
+    name: str
+    pretrain: dict[str, Any]
+    exits: dict[str, Any]
+    finetune: dict[str, Any]
+    num_trials: int
+    timing: dict[str, int]
+    description: str
+
+    @property
+    def exit_layers(self) -> tuple[int, ...]:
+        return tuple(self.exits["exit_layers"])
+
+
+BUDGETS = {
+    "smoke": Budget(
+        name="smoke",
+        pretrain={
+            "num_train_steps": 12,
+            "num_warmup_steps": 2,
+            "lr_decay_power": 0.0,
+            "train_batch_size": 8,
+            "eval_batch_size": 8,
+            "max_seq_length": 128,
+            "embedding_size": 32,
+            "generator_hidden_size": 0.5,
+            "model_hparam_overrides": {
+                "hidden_size": 64,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 2,
+                "intermediate_size": 128,
+            },
+            "log_every": 4,
+            "save_checkpoints_steps": 6,
+            "diagnostic_examples": 16,
+            "mixed_precision": False,
+        },
+        exits={
+            "exit_layers": [1, 2],
+            "exit_loss_weights": [1.0, 2.0],
+            "exit_update_every": 4,
+            "adaptive_init_probs": [0.4, 0.6],
+        },
+        finetune={
+            "max_seq_length": 32,
+            "max_train_examples": 24,
+            "num_train_epochs": 1.0,
+            "train_batch_size": 8,
+            "keep_all_models": False,
+            "log_every": 10,
+        },
+        num_trials=2,
+        timing={"warmup": 1, "steps": 2, "rounds": 2},
+        description="tiny 2-layer model, 12 steps, 24 fine-tuning examples per task: the pipeline in minutes",
+    ),
+    "cpu": Budget(
+        name="cpu",
+        pretrain={
+            "num_train_steps": 1500,
+            "num_warmup_steps": 150,
+            "learning_rate": 5e-4,
+            "lr_decay_power": 0.0,
+            "train_batch_size": 32,
+            "eval_batch_size": 32,
+            "max_seq_length": 128,
+            "embedding_size": 128,
+            "model_hparam_overrides": _SMALL_CPU_MODEL,
+            "log_every": 100,
+            "save_checkpoints_steps": 500,
+        },
+        exits={"exit_layers": [1, 2, 3, 4]},  # the rest at the paper's defaults (4 exits)
+        finetune={
+            "max_seq_length": 64,
+            "max_train_examples": 2000,
+            "num_train_epochs": 3.0,
+            "keep_all_models": False,
+        },
+        num_trials=3,
+        timing={"warmup": 3, "steps": 10, "rounds": 5},
+        description=(
+            "docs/plateau.md's small recipe (4 layers × 128, batch 32, seq 128, constant lr 5e-4) for "
+            "1,500 steps; fine-tuning on each task's first 2,000 examples at seq 64, 3 epochs"
+        ),
+    ),
+    "paper": Budget(
+        name="paper",
+        pretrain={
+            "model_size": "small",
+            "num_train_steps": 200_000,
+            "train_batch_size": 128,
+            "max_seq_length": 128,
+        },
+        exits={"exit_layers": [3, 6, 9, 12]},
+        finetune={"keep_all_models": False},
+        num_trials=5,
+        timing={"warmup": 5, "steps": 20, "rounds": 5},
+        description=(
+            "ELECTRA-small, batch 128, 200k steps, upstream's fine-tuning settings (the paper's Table 1)"
+        ),
+    ),
+}
+
+
+def get_budget(name: str) -> Budget:
+    if name not in BUDGETS:
+        raise ValueError(f"--budget: unknown budget {name!r}; budgets: {', '.join(BUDGETS)}")
+    return BUDGETS[name]

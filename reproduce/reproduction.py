@@ -1,0 +1,163 @@
+"""`scripts/reproduce_paper.py` as a plain function: `run(...)` plans, runs the units that have no
+record yet and writes the report; `dry_run_text(plan)` is the plan with its expected cost."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+
+from reproduce import paper
+from reproduce.budgets import get_budget
+from reproduce.plan import BENCHMARK, FINETUNE, PRETRAIN, Plan, make_plan, vocab_size
+
+# Dry-run assumption: a fine-tuning step (discriminator only, batch 32) costs about a fifth of a
+# baseline pre-training step (generator + discriminator, batch 128); the paper gives no rate.
+FINETUNE_STEPS_PER_BASELINE_STEP = 5.0
+
+
+def present_tasks(data_dir: str) -> list[str]:
+    """The GLUE tasks with a train file and a dev file under `data_dir`."""
+    from finetune.glue_tasks import TASK_NAMES, TaskError, available_dev_splits, find_task_dir, get_task
+
+    present = []
+    for name in TASK_NAMES:
+        task = get_task(name)
+        try:
+            folder = find_task_dir(data_dir, task)
+        except TaskError:
+            continue
+        if os.path.isfile(os.path.join(folder, task.file_name("train"))) and available_dev_splits(
+            task, folder
+        ):
+            present.append(name)
+    return present
+
+
+def parameter_count(config, with_generator: bool = True) -> int:
+    """≈ trainable parameters of the discriminator and (if untied) the generator: embeddings,
+    towers, heads; exit heads not counted."""
+    from electra_tf import configs
+
+    width = configs.embedding_size(config)
+    disc = configs.bert_config(config)
+
+    def tower(t) -> int:
+        h, f = t.hidden_size, t.intermediate_size
+        project = width * h + h if width != h else 0
+        return project + t.num_hidden_layers * (4 * h * h + 4 * h + 2 * h * f + f + h + 4 * h)
+
+    embeddings = (disc.vocab_size + disc.max_position_embeddings + disc.type_vocab_size) * width + 2 * width
+    total = embeddings + tower(disc) + disc.hidden_size * (disc.hidden_size + 2) + 1
+    if with_generator and config.untied_generator:
+        gen = configs.generator_config(config)
+        total += tower(gen) + gen.hidden_size * width + 3 * width + disc.vocab_size
+    return total
+
+
+def dry_run_text(plan: Plan) -> str:
+    from electra_tf import configs
+
+    base_rate = paper.row(paper.BASELINE).steps_per_sec
+    lines = [f"budget {plan.budget.name}: {plan.budget.description}", f"data: {plan.data_dir}", ""]
+    lines += ["| unit | steps | V100 hours (the paper's steps/s) |", "|---|---|---|"]
+    total_hours, checkpoint_bytes, finetuned_bytes = 0.0, 0, 0
+    finetune_steps = 0
+    for unit in plan.units:
+        if unit.kind == PRETRAIN:
+            row = paper.row(unit.name.removeprefix(f"{PRETRAIN}-"))
+            rate = row.steps_per_sec or base_rate
+            hours = unit.steps / rate / 3600
+            total_hours += hours
+            hparams = {"vocab_size": vocab_size(plan.data_dir) or configs.PretrainingConfig.vocab_size}
+            config = configs.config_from_hparams("-", plan.data_dir, {**hparams, **unit.spec["hparams"]})
+            checkpoint_bytes += (
+                12 * parameter_count(config) * config.keep_checkpoint_max
+            )  # weights + Adam m, v
+            finetuned_bytes = 12 * parameter_count(config, with_generator=False)
+            lines.append(f"| {unit.name} | {unit.steps:,} | {hours:.1f} ({rate} steps/s) |")
+        elif unit.kind == FINETUNE:
+            finetune_steps += unit.steps
+        elif unit.kind == BENCHMARK:
+            lines.append(
+                f"| {unit.name} ({len(unit.spec['rows'])} timed configurations) | {unit.steps:,} | ≈0 |"
+            )
+    count = sum(u.kind == FINETUNE for u in plan.units)
+    ft_hours = finetune_steps / (base_rate * FINETUNE_STEPS_PER_BASELINE_STEP) / 3600
+    lines.append(
+        f"| {count} fine-tunings ({len(plan.tasks)} tasks × {len(plan.rows) + 1} models × "
+        f"{plan.num_trials} trials) | {finetune_steps:,} | {ft_hours:.1f} (assumed: "
+        f"{FINETUNE_STEPS_PER_BASELINE_STEP:g}× the baseline's steps/s) |"
+    )
+    total_hours += ft_hours
+    per_model = checkpoint_bytes // max(len(plan.rows), 1)
+    kept = 1 if plan.budget.finetune.get("keep_all_models", True) is False else plan.num_trials
+    finetuned = count * kept * finetuned_bytes
+    lines += [
+        "",
+        f"total ≈ {total_hours:.0f} V100 hours ({total_hours / 24:.1f} days), one run after another",
+        f"disk ≈ {(checkpoint_bytes + finetuned) / 1e9:.1f} GB: {len(plan.rows)} pre-training model dirs of "
+        f"≈ {per_model / 1e9:.2f} GB (keep_checkpoint_max checkpoints of weights + Adam slots) and "
+        f"{count * kept} fine-tuned models of ≈ {finetuned_bytes / 1e9:.2f} GB",
+        f"tasks: {', '.join(plan.tasks)}",
+    ]
+    return "\n".join(lines)
+
+
+def run(
+    budget: str = "cpu",
+    data_dir: str | None = None,
+    methods: Sequence[str] = paper.DEFAULT_ROWS,
+    tasks: Sequence[str] = (),
+    num_trials: int = 0,
+    output_dir: str | None = None,
+    dry_run: bool = False,
+    pretrain_hparams: Mapping | str = "{}",
+    finetune_hparams: Mapping | str = "{}",
+    log: Callable[[str], None] = print,
+    executors=None,
+) -> dict | None:
+    """Plans (bad input raises ValueError before anything runs), runs what has no record yet, and
+    writes `<output_dir>/report/`. Returns table1.json's content (None for a dry run).
+    `output_dir` defaults to `$DATA_DIR/models/reproduce_<budget>`; `num_trials` 0 = the budget's;
+    `tasks` empty = every GLUE task with train and dev data; `executors` (tests) replace
+    `execute.EXECUTORS`."""
+    from electra_tf.configs import load_hparams
+    from finetune.glue_tasks import get_task
+    from reproduce import execute, report, units
+
+    if not data_dir or not os.path.isdir(data_dir):
+        raise ValueError(f"--data_dir not found: {data_dir}")
+    plan_budget = get_budget(budget)
+    for label in methods:
+        paper.row(label)
+    tasks = list(tasks) or present_tasks(data_dir)
+    if not tasks:
+        raise ValueError(
+            f"--data_dir {data_dir}: no GLUE task with train and dev files under finetuning_data/"
+        )
+    for task in tasks:
+        get_task(task)
+    missing = [t for t in tasks if t not in present_tasks(data_dir)]
+    if missing:
+        raise ValueError(
+            f"--tasks: no train and dev files for {', '.join(missing)} under {data_dir}/finetuning_data"
+        )
+    if num_trials < 0:
+        raise ValueError(f"--num_trials must be >= 0 (0 = the budget's), got {num_trials}")
+    plan = make_plan(
+        plan_budget,
+        os.path.abspath(data_dir),
+        methods,
+        tasks,
+        num_trials or plan_budget.num_trials,
+        load_hparams(pretrain_hparams),
+        load_hparams(finetune_hparams),
+    )
+    if dry_run:
+        log(dry_run_text(plan))
+        return None
+    output_dir = os.path.abspath(output_dir or os.path.join(data_dir, "models", f"reproduce_{budget}"))
+    records = units.run_plan(plan, output_dir, executors or execute.EXECUTORS, log)
+    table = report.write_report(plan, records, output_dir)
+    log(f"report: {os.path.join(output_dir, report.REPORT_DIR, 'README.md')}")
+    return table

@@ -1,0 +1,130 @@
+"""Readings of a reproduction against the paper: Figure 4's exit order, and one sentence per row
+on whether it agrees with Table 1 (the numbers in each sentence come from table1.json)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from reproduce import paper
+
+
+def figure4_reading(curves: dict[str, dict], exit_layers) -> dict | None:
+    """Per-exit RTD accuracy of the first run that logs `adaptive/rtd_acc_exit_<l>`: the mean
+    over the second half of its log lines (and over all of them), the exits ordered from easiest
+    (highest accuracy) down, whether the lowest exit is the easiest and whether accuracy falls
+    monotonically with the exit's depth (the paper's Figure 4)."""
+    for label, run in curves.items():
+        series = {n: run.get(f"adaptive/rtd_acc_exit_{n}") for n in exit_layers}
+        if not any(series.values()):
+            continue
+        last_step = max(step for s in series.values() if s for step, _ in s)
+
+        def mean(points, since=0):
+            values = [v for step, v in points or [] if step > since]
+            return statistics.fmean(values) if values else None
+
+        late = {n: mean(s, last_step / 2) for n, s in series.items()}
+        whole = {n: mean(s) for n, s in series.items()}
+        measured = [n for n in exit_layers if late[n] is not None]
+        order = sorted(measured, key=lambda n: -late[n])
+        values = [late[n] for n in measured]
+        return {
+            "row": label,
+            "second_half_mean": {str(n): late[n] for n in exit_layers},
+            "whole_run_mean": {str(n): whole[n] for n in exit_layers},
+            "log_lines": {str(n): len(series[n] or []) for n in exit_layers},
+            "order_easiest_first": order,
+            "lowest_exit_easiest": bool(order) and order[0] == exit_layers[0],
+            "monotonic": len(values) == len(exit_layers)
+            and all(a >= b for a, b in zip(values, values[1:], strict=False)),
+        }
+    return None
+
+
+def _trial_noise(a: dict, b: dict, tasks) -> float:
+    """Std of the difference of two rows' task averages from their per-task trial stds."""
+    terms = [(a["cells"][t]["std"] or 0.0) ** 2 + (b["cells"][t]["std"] or 0.0) ** 2 for t in tasks]
+    return math.sqrt(sum(terms) / len(tasks)) / math.sqrt(len(tasks))
+
+
+def row_sentence(row: dict, base: dict, floor: dict, tasks) -> str:
+    """One sentence: the row's GLUE average against the baseline's and the floor's, and its speed,
+    each beside the paper's."""
+    if row["glue_average"] is None or base["glue_average"] is None:
+        return f"**{row['title']}**: not fine-tuned on every task yet."
+    avg = row["glue_average"]
+    parts = []
+    if row is base:
+        parts.append(f"GLUE average {avg:.2f} (paper {row['paper']['glue_average']:.2f} over these tasks)")
+    else:
+        delta = avg - base["glue_average"]
+        noise = _trial_noise(row, base, tasks)
+        text = f"GLUE average {avg:.2f}, {delta:+.2f} against the baseline (trial noise ±{noise:.2f})"
+        if row["paper"]:
+            p_delta = row["paper"]["glue_average"] - base["paper"]["glue_average"]
+            if abs(delta) <= noise:
+                verdict = "too close to tell at this budget"
+            elif (delta > 0) == (p_delta > 0):
+                verdict = "agrees"
+            else:
+                verdict = "disagrees"
+            text += f"; the paper has {p_delta:+.2f}: {verdict}"
+        parts.append(text)
+    if floor["glue_average"] is not None and row is not floor:
+        gain = avg - floor["glue_average"]
+        parts.append(f"{gain:+.2f} against the random-init floor ({floor['glue_average']:.2f})")
+    if row["speed"] and "ratio" in row["speed"] and row is not base:
+        ratio = row["speed"]["ratio"]
+        text = f"{ratio:.2f}× the baseline's steps/s"
+        if row["paper"] and row["paper"]["ratio"]:
+            p_ratio = row["paper"]["ratio"]
+            same = (ratio > 1) == (p_ratio > 1)
+            verdict = ("faster" if ratio > 1 else "slower") + (
+                ", as in the paper" if same else ", unlike the paper"
+            )
+            text += f" (paper {p_ratio:.2f}×: {verdict})"
+        parts.append(text)
+    return f"**{row['title']}**: " + "; ".join(parts) + "."
+
+
+def figure4_sentence(reading: dict | None) -> str:
+    if not reading:
+        return "Figure 4: no run logged per-exit RTD accuracy."
+    means = ", ".join(
+        f"exit {n}: {v:.3f}" if v is not None else f"exit {n}: —"
+        for n, v in reading["second_half_mean"].items()
+    )
+    order = " > ".join(str(n) for n in reading["order_easiest_first"])
+    lowest = reading["order_easiest_first"][0] if reading["order_easiest_first"] else None
+    easiest = (
+        "the easiest, as in the paper"
+        if reading["lowest_exit_easiest"]
+        else f"not the easiest (exit {lowest} is)"
+    )
+    return (
+        f"Figure 4 ({reading['row']}, mean RTD accuracy over the second half of the run): {means}. "
+        f"Order, easiest first: {order}. The lowest exit is "
+        f"{easiest}; "
+        f"accuracy {'falls' if reading['monotonic'] else 'does not fall'} monotonically with depth "
+        f"(the paper: monotonic, exit {paper.FIGURE4_EXIT_LAYERS[0]} of 12 the easiest)."
+    )
+
+
+def readme(table: dict, markdown: str, figures: list[str]) -> str:
+    rows = table["rows"]
+    base = next(r for r in rows if r["label"] == paper.BASELINE)
+    floor = rows[-1]
+    lines = [
+        f"# Reproduction of the paper's Table 1 and Figure 4 — budget `{table['budget']}`",
+        "",
+        markdown,
+        *[f"- {row_sentence(r, base, floor, table['tasks'])}" for r in rows if r is not floor],
+        f"- {figure4_sentence(table.get('figure4'))}",
+        "",
+        *[f"![{name}]({name})" for name in figures],
+        "",
+        "Every number above is in `table1.json`, read from the fine-tuning results files and "
+        "`benchmark.json` that it names.",
+    ]
+    return "\n".join(lines) + "\n"
