@@ -15,7 +15,6 @@ import pytest
 from reproduce import paper
 from reproduce.execute import EXECUTORS
 from reproduce.reproduction import run
-from tests.helpers import build_once
 
 pytestmark = pytest.mark.slow
 TASKS = ("rte", "mrpc")
@@ -46,10 +45,8 @@ def counting(executors: dict, ran: list[str], stop_before: int | None = None) ->
     return {kind: wrap(kind) for kind in executors}
 
 
-@pytest.fixture(scope="session")
-def smoke(wiki_data_dir, glue_dir, tmp_path_factory):
-    """The three runs, made once per test run (`build_once`: one xdist worker runs them, the
-    others wait and read the same folder)."""
+def smoke_runs(wiki_data_dir, glue_dir, tmp_path_factory) -> dict:
+    """The three runs: interrupted, rerun, rerun again."""
 
     def build(folder: str) -> None:
         data_dir = os.path.join(folder, "data")
@@ -73,12 +70,13 @@ def smoke(wiki_data_dir, glue_dir, tmp_path_factory):
         with open(os.path.join(folder, "runs.json"), "w", encoding="utf-8") as f:
             json.dump({"table": table, "runs": [first, second, third]}, f)
 
-    folder = build_once(tmp_path_factory, "reproduce_smoke", build)
+    folder = str(tmp_path_factory.mktemp("reproduce_smoke"))
+    build(folder)
     runs = read(os.path.join(folder, "runs.json"))
     return {"table": runs["table"], "output_dir": os.path.join(folder, "out"), "runs": runs["runs"]}
 
 
-def test_a_rerun_repeats_no_finished_unit(smoke):
+def check_a_rerun_repeats_no_finished_unit(smoke):
     first, second, third = smoke["runs"]
     assert len(first) == STOP_BEFORE - 1
     assert not set(first) & set(second)  # nothing finished before the interruption ran again
@@ -89,7 +87,7 @@ def test_a_rerun_repeats_no_finished_unit(smoke):
     assert sorted(records) == sorted(f"{name}.json" for name in units)
 
 
-def test_the_report_holds_every_file(smoke):
+def check_the_report_holds_every_file(smoke):
     folder = os.path.join(smoke["output_dir"], "report")
     for name in ("figure4.png", "early_exit.png", "curves.png"):
         with open(os.path.join(folder, name), "rb") as f:
@@ -106,7 +104,7 @@ def test_the_report_holds_every_file(smoke):
     assert on_disk == smoke["table"]
 
 
-def test_every_glue_number_equals_its_results_file(smoke):
+def check_every_glue_number_equals_its_results_file(smoke):
     table = smoke["table"]
     assert [r["label"] for r in table["rows"]] == [*paper.DEFAULT_ROWS, "random_init"]
     assert table["tasks"] == list(TASKS) and table["num_trials"] == 2
@@ -130,7 +128,7 @@ def test_every_glue_number_equals_its_results_file(smoke):
             assert row["paper"]["ratio"] == pytest.approx(source.steps_per_sec / 2.4)
 
 
-def test_every_speed_equals_the_benchmark_file_and_the_runs_exits(smoke):
+def check_every_speed_equals_the_benchmark_file_and_the_runs_exits(smoke):
     table, out = smoke["table"], smoke["output_dir"]
     timed = read(table["benchmark_file"])["rows"]
     assert table["benchmark_file"] == os.path.join(out, "benchmark.json")
@@ -158,7 +156,7 @@ def test_every_speed_equals_the_benchmark_file_and_the_runs_exits(smoke):
     assert rows["random_init"]["speed"] is None
 
 
-def test_figure4_reading_equals_the_runs_curves(smoke):
+def check_figure4_reading_equals_the_runs_curves(smoke):
     reading = smoke["table"]["figure4"]
     out = smoke["output_dir"]
     run_curves = read(os.path.join(out, "units", "pretrain-adaptive_exit_gen.json"))["result"]["curves"]
@@ -170,3 +168,13 @@ def test_figure4_reading_equals_the_runs_curves(smoke):
     assert reading["order_easiest_first"] == sorted((1, 2), key=lambda n: -means[n - 1])
     assert reading["monotonic"] == (means[0] >= means[1])
     assert not any(math.isnan(m) for m in means)
+
+
+def test_smoke_budget_end_to_end(wiki_data_dir, glue_dir, tmp_path_factory):
+    """One test (one xdist worker) for the one expensive run; each check names what it asserts."""
+    smoke = smoke_runs(wiki_data_dir, glue_dir, tmp_path_factory)
+    check_a_rerun_repeats_no_finished_unit(smoke)
+    check_the_report_holds_every_file(smoke)
+    check_every_glue_number_equals_its_results_file(smoke)
+    check_every_speed_equals_the_benchmark_file_and_the_runs_exits(smoke)
+    check_figure4_reading_equals_the_runs_curves(smoke)
