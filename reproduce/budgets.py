@@ -3,7 +3,7 @@
 - smoke: a tiny model for a few steps: the whole pipeline in minutes (the test suite runs it);
 - cpu: the small-scale recipe of docs/plateau.md (`pretrain/recipes/small_cpu.json`'s model,
   batch, sequence length and constant learning rate) for 1,500 steps, with fine-tuning on the first
-  2,000 examples of each task at sequence length 64: about two hours on 2 CPU cores;
+  1,000 examples of each task at sequence length 64: about two hours on 2 CPU cores;
 - paper: ELECTRA-small, batch 128, 200k steps, upstream's fine-tuning settings (Table 1's setting).
 """
 
@@ -100,7 +100,7 @@ BUDGETS = {
         exits={"exit_layers": [1, 2, 3, 4]},  # the rest at the paper's defaults (4 exits)
         finetune={
             "max_seq_length": 64,
-            "max_train_examples": 2000,
+            "max_train_examples": 1000,
             "num_train_epochs": 3.0,
             "keep_all_models": False,
         },
@@ -108,7 +108,7 @@ BUDGETS = {
         timing={"warmup": 3, "steps": 10, "rounds": 5},
         description=(
             "docs/plateau.md's small recipe (4 layers × 128, batch 32, seq 128, constant lr 5e-4) for "
-            "1,500 steps; fine-tuning on each task's first 2,000 examples at seq 64, 3 epochs"
+            "1,500 steps; fine-tuning on each task's first 1,000 examples at seq 64, 3 epochs"
         ),
     ),
     "paper": Budget(
