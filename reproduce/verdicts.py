@@ -12,8 +12,8 @@ from reproduce import paper
 def figure4_reading(curves: dict[str, dict], exit_layers) -> dict | None:
     """Per-exit RTD accuracy of the first run that logs `adaptive/rtd_acc_exit_<l>`: the mean
     over the second half of its log lines (and over all of them), the exits ordered from easiest
-    (highest accuracy) down, whether the lowest exit is the easiest and whether accuracy falls
-    monotonically with the exit's depth (the paper's Figure 4)."""
+    (highest accuracy) down with the spread between them, whether the lowest exit is the easiest
+    and whether accuracy falls monotonically with the exit's depth (the paper's Figure 4)."""
     for label, run in curves.items():
         series = {n: run.get(f"adaptive/rtd_acc_exit_{n}") for n in exit_layers}
         if not any(series.values()):
@@ -35,6 +35,7 @@ def figure4_reading(curves: dict[str, dict], exit_layers) -> dict | None:
             "whole_run_mean": {str(n): whole[n] for n in exit_layers},
             "log_lines": {str(n): len(series[n] or []) for n in exit_layers},
             "order_easiest_first": order,
+            "spread": max(values) - min(values) if values else None,
             "lowest_exit_easiest": bool(order) and order[0] == exit_layers[0],
             "monotonic": len(values) == len(exit_layers)
             and all(a >= b for a, b in zip(values, values[1:], strict=False)),
@@ -104,8 +105,8 @@ def figure4_sentence(reading: dict | None) -> str:
     )
     return (
         f"Figure 4 ({reading['row']}, mean RTD accuracy over the second half of the run): {means}. "
-        f"Order, easiest first: {order}. The lowest exit is "
-        f"{easiest}; "
+        f"Order, easiest first: {order}; the exits differ by at most {reading['spread']:.3f}. "
+        f"The lowest exit is {easiest}; "
         f"accuracy {'falls' if reading['monotonic'] else 'does not fall'} monotonically with depth "
         f"(the paper: monotonic, exit {paper.FIGURE4_EXIT_LAYERS[0]} of 12 the easiest)."
     )

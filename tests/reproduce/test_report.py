@@ -57,6 +57,10 @@ def test_figure4_reading_orders_the_exits_by_late_accuracy():
     assert reading["second_half_mean"] == pytest.approx({"1": 0.8, "2": 0.85, "3": 0.6})
     assert reading["whole_run_mean"]["2"] == pytest.approx(0.875)
     assert reading["order_easiest_first"] == [2, 1, 3]
+    assert reading["spread"] == pytest.approx(0.25)
+    assert "Order, easiest first: 2 > 1 > 3; the exits differ by at most 0.250." in verdicts.figure4_sentence(
+        reading
+    )
     assert not reading["lowest_exit_easiest"] and not reading["monotonic"]
     assert verdicts.figure4_reading({"electra": {}}, [1, 2]) is None
 
