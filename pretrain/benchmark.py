@@ -22,7 +22,6 @@ pinned at `--exit_layer`.
 from __future__ import annotations
 
 import json
-import statistics
 
 from absl import app, flags
 
@@ -100,7 +99,13 @@ def build_pair(pair, base_hparams: dict) -> None:
 def _main() -> None:
     from electra_tf import configs, precision
     from electra_tf.pretraining.registry import registered_methods
-    from pretrain.step_timing import ANCHOR, electra_train_flops, input_records_per_sec, results, timed_steps
+    from pretrain.step_timing import (
+        ANCHOR,
+        electra_train_flops,
+        input_records_per_sec,
+        results,
+        time_in_turns,
+    )
 
     methods = [m.strip() for m in FLAGS.methods.split(",") if m.strip()] or registered_methods()
     unknown = sorted(set(methods) - set(registered_methods()))
@@ -122,14 +127,13 @@ def _main() -> None:
     for pair in pairs:
         print(f"{PROGRAM}: building {pair.label}", flush=True)
         build_pair(pair, base)
-    for pair in pairs:  # after every build: a later build would make earlier steps trace again
-        print(f"{PROGRAM}: {FLAGS.warmup} warm-up step(s) of {pair.label}", flush=True)
-        timed_steps(pair, FLAGS.warmup)
-    for r in range(FLAGS.rounds):
-        for pair in pairs:
-            pair.times += timed_steps(pair, FLAGS.steps)
-        done = ", ".join(f"{p.label} {statistics.median(p.times):.2f}s" for p in pairs)
-        print(f"{PROGRAM}: round {r + 1}/{FLAGS.rounds}: median step {done}", flush=True)
+    time_in_turns(
+        pairs,
+        FLAGS.warmup,
+        FLAGS.steps,
+        FLAGS.rounds,
+        log=lambda line: print(f"{PROGRAM}: {line}", flush=True),
+    )
     table, rows = results(pairs, FLAGS.batch_size * FLAGS.max_seq_length)
     achieved = []
     for pair, row in zip(pairs, rows, strict=True):

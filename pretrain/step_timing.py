@@ -115,6 +115,21 @@ def timed_steps(pair: Pair, count: int) -> list[float]:
     return times
 
 
+def time_in_turns(pairs: list[Pair], warmup: int, steps: int, rounds: int, log=lambda _: None) -> None:
+    """`warmup` untimed steps of every pair (after every build: a later build would make earlier
+    steps trace again), then `rounds` rounds in which each pair runs `steps` timed steps in turn, so
+    machine noise hits them alike; the times go to `pair.times`. Logs each pair's warm-up and each
+    round's median step times."""
+    for pair in pairs:
+        log(f"{warmup} warm-up step(s) of {pair.label}")
+        timed_steps(pair, warmup)
+    for r in range(rounds):
+        for pair in pairs:
+            pair.times += timed_steps(pair, steps)
+        done = ", ".join(f"{p.label} {statistics.median(p.times):.2f}s" for p in pairs)
+        log(f"round {r + 1}/{rounds}: median step {done}")
+
+
 def write_synthetic_records(
     directory: str, count: int, seq_length: int, vocab_size: int, seed: int = 0
 ) -> str:

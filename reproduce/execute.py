@@ -61,7 +61,7 @@ def finetune(unit: Unit, ctx: Context) -> dict:
 def benchmark(unit: Unit, ctx: Context) -> dict:
     """Every timed configuration built, warmed up, then timed in turns (`rounds` × `steps` each),
     so machine noise hits them alike; writes `<output_dir>/benchmark.json`."""
-    from pretrain.step_timing import Pair, build_trainer, timed_steps
+    from pretrain.step_timing import Pair, build_trainer, time_in_turns
 
     timing = unit.spec["timing"]
     pairs = {}
@@ -69,12 +69,13 @@ def benchmark(unit: Unit, ctx: Context) -> dict:
         ctx.log(f"  benchmark: building {label}")
         trainer, _ = build_trainer(timed["hparams"], timed["exit_layer"], timed["exit_layer"])
         pairs[label] = Pair(label, None, trainer)
-    for pair in pairs.values():  # after every build: a later build would make earlier steps trace again
-        timed_steps(pair, timing["warmup"])
-    for r in range(timing["rounds"]):
-        ctx.log(f"  benchmark: round {r + 1}/{timing['rounds']}")
-        for pair in pairs.values():
-            pair.times += timed_steps(pair, timing["steps"])
+    time_in_turns(
+        list(pairs.values()),
+        timing["warmup"],
+        timing["steps"],
+        timing["rounds"],
+        log=lambda line: ctx.log(f"  benchmark: {line}"),
+    )
     rows = {
         label: {
             "steps_per_sec": 1.0 / statistics.median(pair.times),

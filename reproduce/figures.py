@@ -24,6 +24,14 @@ def _line(ax, points, **kwargs) -> bool:
     return True
 
 
+def _finish(axes) -> None:
+    """Step on x, a light grid and a legend on each of `axes`."""
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+
+
 def _save(fig, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -48,10 +56,7 @@ def figure4(curves: dict[str, dict], titles: dict[str, str], exit_layers, path: 
         _line(probs, run.get(f"adaptive/p_{n}"), label=f"P(exit {n})")
     acc.set_title(f"{titles.get(label, label)}: RTD accuracy of each exit's replacements")
     probs.set_title("exit probabilities P")
-    for ax in (acc, probs):
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    _finish((acc, probs))
     _save(fig, path)
     return True
 
@@ -70,10 +75,7 @@ def early_exit(curves: dict[str, dict], titles: dict[str, str], exit_layers, pat
     acc.set_title(f"{titles.get(label, label)}: section RTD accuracy at each probe")
     layer.set_title("exit layer")
     layer.set_yticks(list(exit_layers))
-    for ax in (acc, layer):
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    _finish((acc, layer))
     _save(fig, path)
     return True
 

@@ -175,14 +175,14 @@ def make_plan(
         baseline_dir = os.path.join(data_dir, "models", names.get(paper.BASELINE, ""))
         h = pretrain_hparams(budget, row, data_dir, pretrain_overrides, baseline_dir)
         config = resolved("-", data_dir, h)
-        config.pop("model_name")
+        config.pop("model_name")  # the name is made from the rest
         names[row.label] = f"repro_{budget.name}_{row.label}_{digest(config)[:8]}"
         hparams[row.label] = h
         after = (f"{PRETRAIN}-{paper.BASELINE}",) if row.embeddings_from_baseline else ()
         spec = {
             "model_name": names[row.label],
             "hparams": h,
-            "config": resolved(names[row.label], data_dir, h),
+            "config": {**config, "model_name": names[row.label]},
         }
         pretrain_units.append(
             Unit(PRETRAIN, f"{PRETRAIN}-{row.label}", spec, after, config["num_train_steps"])

@@ -130,14 +130,15 @@ def run(
     plan_budget = get_budget(budget)
     for label in methods:
         paper.row(label)
-    tasks = list(tasks) or present_tasks(data_dir)
+    present = present_tasks(data_dir)
+    tasks = list(tasks) or present
     if not tasks:
         raise ValueError(
             f"--data_dir {data_dir}: no GLUE task with train and dev files under finetuning_data/"
         )
     for task in tasks:
         get_task(task)
-    missing = [t for t in tasks if t not in present_tasks(data_dir)]
+    missing = [t for t in tasks if t not in present]
     if missing:
         raise ValueError(
             f"--tasks: no train and dev files for {', '.join(missing)} under {data_dir}/finetuning_data"
