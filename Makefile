@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast demo recipe reproduce lint format clean
+.PHONY: venv test test-fast demo recipe reproduce validate-finetuning lint format clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,11 @@ recipe: venv
 reproduce: venv
 	@test -n "$(DATA_DIR)" || { echo "make reproduce: set DATA_DIR= (pretrain_tfrecords/, vocab.txt, finetuning_data/; see docs/reproduce.md)"; exit 1; }
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/reproduce_paper.py --budget=$(or $(BUDGET),cpu) --data_dir=$(DATA_DIR) $(ARGS)
+
+# make validate-finetuning DATA_DIR=/tmp/vft [ARGS="--glue_dir=... --model_dir=... --tasks=rte,mrpc --dry_run"]
+validate-finetuning: venv
+	@test -n "$(DATA_DIR)" || { echo "make validate-finetuning: set DATA_DIR= (finetuning_data/ or glue_data/ unless ARGS has --glue_dir; see docs/validate_finetuning.md)"; exit 1; }
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/validate_finetuning.py --data_dir=$(DATA_DIR) $(ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

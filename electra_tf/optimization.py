@@ -9,6 +9,9 @@ Update rule (docs/design.md, 'Optimizer'; upstream `AdamWeightDecayOptimizer`), 
 
 with b1 = 0.9, b2 = 0.999, eps = 1e-6 and no bias correction. Gradient clipping (global norm
 1.0) is the trainer's job, on the all-reduced gradients; the optimizer itself never clips.
+`bias_correction=True` (ours, off by default; fine-tuning's adam_bias_correction hparam) uses
+m / (1 - b1^t) and v / (1 - b2^t) in the update instead, t = the 1-based step, as torch.optim.AdamW
+and Hugging Face (whose eps default is 1e-8, not 1e-6); weight decay stays decoupled as above.
 
 Learning rate (upstream): lr_t = lr * (1 - min(t, T) / T) ** power * min(1, t / W), t = the
 optimizer's iteration count before the update (so the very first update uses lr_0 = 0 when
@@ -105,6 +108,10 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
     variable, resolved from the variable's name (without ":0") when the update is traced:
     a callable name -> float, or a mapping {substring: multiplier} where exactly one key must
     occur in the name (upstream's layer-wise rates). A variable with no multiplier is an error.
+
+    `bias_correction` (default False: upstream) divides the new moments by (1 - beta_1^t) and
+    (1 - beta_2^t), t = iterations + 1 (a step skipped by `update_gate` still counts), with the
+    factors computed in float64 as torch does in Python before rounding them to the variable's dtype.
     """
 
     def __init__(
@@ -119,6 +126,7 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
         gradient_clip_norm: float = 0.0,
         name: str = "AdamWeightDecay",
         lr_multipliers: Callable[[str], float] | Mapping[str, float] | None = None,
+        bias_correction: bool = False,
         **kwargs,
     ):
         kwargs.pop("amsgrad", None)
@@ -140,6 +148,7 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
         if isinstance(lr_multipliers, Mapping):
             lr_multipliers = {str(k): float(v) for k, v in lr_multipliers.items()}
         self._lr_multipliers = lr_multipliers
+        self.bias_correction = bool(bias_correction)
 
     def lr_multiplier(self, param_name: str) -> float:
         """The learning-rate factor of the variable called `param_name` (1.0 without multipliers).
@@ -180,9 +189,12 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
         super()._prepare_local(var_device, var_dtype, apply_state)
         b1, b2 = self._betas
         values = dict(b1=b1, one_minus_b1=1.0 - b1, b2=b2, one_minus_b2=1.0 - b2, eps=self.epsilon)
-        apply_state[(var_device, var_dtype)]["electra"] = {
-            key: tf.constant(value, dtype=var_dtype) for key, value in values.items()
-        }
+        coefficients = {key: tf.constant(value, dtype=var_dtype) for key, value in values.items()}
+        if self.bias_correction:
+            t = tf.cast(self.iterations + 1, tf.float64)
+            for name, beta in (("correction1", b1), ("correction2", b2)):
+                coefficients[name] = tf.cast(1.0 - tf.pow(tf.constant(beta, tf.float64), t), var_dtype)
+        apply_state[(var_device, var_dtype)]["electra"] = coefficients
 
     def _resource_apply_dense(self, grad, var, apply_state=None):
         key = (var.device, var.dtype.base_dtype)
@@ -191,7 +203,10 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
         m, v = self.get_slot(var, "m"), self.get_slot(var, "v")
         next_m = c["b1"] * m + c["one_minus_b1"] * grad
         next_v = c["b2"] * v + c["one_minus_b2"] * tf.square(grad)
-        update = next_m / (tf.sqrt(next_v) + c["eps"])
+        if self.bias_correction:
+            update = (next_m / c["correction1"]) / (tf.sqrt(next_v / c["correction2"]) + c["eps"])
+        else:
+            update = next_m / (tf.sqrt(next_v) + c["eps"])
         if self._do_use_weight_decay(var.name):
             update += coefficients["weight_decay_rate"] * var
         lr = coefficients["lr_t"]
@@ -231,6 +246,8 @@ class AdamWeightDecayOptimizer(legacy_adamw.AdamWeightDecay):
             include_in_weight_decay=self._include_in_weight_decay,
             gradient_clip_norm=self.gradient_clip_norm,
         )
+        if self.bias_correction:  # absent when off: configs stay as before
+            config["bias_correction"] = True
         if isinstance(self._lr_multipliers, Mapping):  # a callable cannot be serialised
             config["lr_multipliers"] = dict(self._lr_multipliers)
         return config

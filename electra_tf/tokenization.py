@@ -47,14 +47,20 @@ class VocabError(ValueError):
 
 
 def load_vocab(vocab_file: str) -> list[str]:
-    """Reads a one-token-per-line vocabulary; line i is token id i.
+    """Reads a one-token-per-line vocabulary (line i is token id i), or the WordPiece vocabulary
+    of a Hugging Face `tokenizer.json` (a file whose name ends in .json; `model.vocab` maps token
+    → id).
 
     Raises:
-      VocabError: the file is missing, unreadable, empty, or lacks a required special token.
+      VocabError: the file is missing, unreadable, empty, not a WordPiece tokenizer.json, or
+        lacks a required special token.
     """
     try:
         with open(vocab_file, encoding="utf-8") as f:
-            tokens = [line.strip() for line in f]
+            if vocab_file.endswith(".json"):
+                tokens = _wordpiece_json(vocab_file, f.read())
+            else:
+                tokens = [line.strip() for line in f]
     except FileNotFoundError:
         raise VocabError(f"vocab file not found: {vocab_file}") from None
     except (OSError, UnicodeDecodeError) as e:
@@ -67,6 +73,22 @@ def load_vocab(vocab_file: str) -> list[str]:
     if missing:
         raise VocabError(f"vocab file {vocab_file} lacks the special token(s) {' '.join(missing)}")
     return tokens
+
+
+def _wordpiece_json(path: str, text: str) -> list[str]:
+    """tokenizer.json's WordPiece `model.vocab` as the token list (token i = id i)."""
+    import json
+
+    try:
+        model = json.loads(text).get("model") or {}
+    except (ValueError, AttributeError) as e:
+        raise VocabError(f"{path}: not a JSON object ({e})") from None
+    if model.get("type") != "WordPiece" or not isinstance(model.get("vocab"), dict):
+        raise VocabError(f"{path}: model.type is {model.get('type')!r}; electra-tf reads WordPiece only")
+    by_id = {int(i): token for token, i in model["vocab"].items()}
+    if sorted(by_id) != list(range(len(by_id))):
+        raise VocabError(f"{path}: the WordPiece ids are not 0..{len(by_id) - 1}")
+    return [by_id[i] for i in range(len(by_id))]
 
 
 @functools.cache

@@ -17,6 +17,10 @@ a dict) as upstream does, in this order (later wins):
    100 lines of each TSV is done by the runner);
 5. every explicitly passed hparam.
 
+Ours: `padding` ("max_length", upstream's fixed-length batches, or "longest": each batch cut to
+its longest example, for speed) and `adam_bias_correction` (False, upstream; True: torch/Hugging
+Face's bias-corrected AdamW).
+
 `init_checkpoint`: unset means `$DATA_DIR/models/$MODEL_NAME` (its latest checkpoint, ours or an
 upstream TF1 one); an explicit "" means random initialisation (no pre-trained weights).
 """
@@ -79,6 +83,11 @@ class FinetuningConfig:
     # Train on only the first N examples of each task's train file (0 = all, upstream). For short
     # comparisons on a CPU (scripts/reproduce_paper.py's cpu budget); upstream has no such cap.
     max_train_examples: int = 0
+    # "max_length": every batch padded to max_seq_length (upstream); "longest": each batch (train
+    # and eval) cut to its longest example, as Hugging Face's DataCollatorWithPadding (faster).
+    padding: str = "max_length"
+    # True: AdamW with bias correction (torch / Hugging Face); False: upstream's AdamW without it.
+    adam_bias_correction: bool = False
 
     @property
     def pretrained_model_dir(self) -> str:
@@ -90,7 +99,14 @@ class FinetuningConfig:
 
     @property
     def vocab_file(self) -> str:
-        """models/<name>/vocab.txt if it exists, else $DATA_DIR/vocab.txt (as upstream)."""
+        """A Hugging Face init_checkpoint's own vocabulary (vocab.txt or tokenizer.json), else
+        models/<name>/vocab.txt if it exists, else $DATA_DIR/vocab.txt (as upstream)."""
+        from electra_tf.checkpoint_io import hf
+
+        if self.init_checkpoint and hf.is_hf_dir(self.init_checkpoint):
+            own = hf.vocab_file(self.init_checkpoint)
+            if own is not None:
+                return own
         path = os.path.join(self.pretrained_model_dir, "vocab.txt")
         return path if os.path.isfile(path) else os.path.join(self.data_dir, "vocab.txt")
 
@@ -142,6 +158,7 @@ HPARAM_KEYS = tuple(
     f.name for f in dataclasses.fields(FinetuningConfig) if f.name not in ("model_name", "data_dir")
 )
 DEBUG_SETTINGS = {"num_trials": 1, "train_batch_size": 32, "num_train_epochs": 3.0, "log_examples": True}
+PADDINGS = ("max_length", "longest")  # the padding hparam's values
 _POSITIVE = ("num_trials", "max_seq_length", "train_batch_size", "eval_batch_size", "predict_batch_size")
 
 
@@ -253,6 +270,10 @@ def validate(config: FinetuningConfig) -> None:
     if config.max_train_examples < 0:
         raise configs.ConfigError(
             f"hparam max_train_examples must be >= 0 (0 = all), got {config.max_train_examples}"
+        )
+    if config.padding not in PADDINGS:
+        raise configs.ConfigError(
+            f"hparam padding must be one of {', '.join(PADDINGS)}, got {config.padding!r}"
         )
     if config.num_train_epochs <= 0:
         raise configs.ConfigError(f"hparam num_train_epochs must be positive, got {config.num_train_epochs}")

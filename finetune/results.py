@@ -70,13 +70,24 @@ def _json_safe(value):
     return value
 
 
-def write_results(txt_path: str, json_path: str, trials: Sequence[TrialResults], hparams: dict) -> dict:
-    """Writes both results files (atomically); returns {"trials": [...], "summary": {...}}."""
+def write_results(
+    txt_path: str,
+    json_path: str,
+    trials: Sequence[TrialResults],
+    hparams: dict,
+    timing: Sequence[dict] | None = None,
+) -> dict:
+    """Writes both results files (atomically); returns {"trials": [...], "summary": {...}} plus
+    "timing" when given (per trial {task: {"train_seconds", "train_examples_per_second"}}; json
+    only, the txt file keeps upstream's lines)."""
     summary = summarize(trials)
     atomic.write_text(txt_path, results_text(trials, summary))
-    payload = {"trials": list(trials), "summary": summary, "hparams": hparams}
+    out: dict = {"trials": list(trials), "summary": summary}
+    if timing is not None:
+        out["timing"] = list(timing)
+    payload = {**out, "hparams": hparams}
     atomic.write_text(json_path, json.dumps(_json_safe(payload), indent=2, sort_keys=False) + "\n")
-    return {"trials": list(trials), "summary": summary}
+    return out
 
 
 def submission_text(task: GlueTask, indices: Sequence[str], predictions: np.ndarray) -> str:

@@ -13,6 +13,10 @@ Deliberate differences from upstream:
   shrunk (upstream replaces it by a 3-layer, hidden-144 model in debug mode);
 - MNLI is also scored on dev_mismatched when that file is present (result key "mnli-mm");
 - do_train=false evaluates the fine-tuned weights saved by an earlier run in the trial dirs.
+
+Training speed: each task's training loop logs and returns its seconds and train examples/s
+(`"timing"`: one {task: {"train_seconds", "train_examples_per_second"}} per trial, in the
+returned dict and the results json); the padding hparam ("longest") is what speeds it up.
 """
 
 from __future__ import annotations
@@ -184,7 +188,8 @@ def _featurize(config: FinetuningConfig, inputs: Inputs, log) -> dict[str, _Task
 
 
 def _train_or_restore(config, inputs: Inputs, t: TaskInputs, feats: _TaskFeatures, trial: int, log):
-    """A classifier for task t in trial `trial`: fine-tuned now (and saved) or restored."""
+    """(a classifier for task t in trial `trial`, trainer.TrainStats): fine-tuned now (and saved),
+    or restored (stats None)."""
     import tensorflow as tf
     import tf_keras
 
@@ -199,7 +204,7 @@ def _train_or_restore(config, inputs: Inputs, t: TaskInputs, feats: _TaskFeature
     if not config.do_train:
         checkpoint.restore(tf.train.latest_checkpoint(folder)).expect_partial()
         log(f"{t.task.name} trial {trial}: restored fine-tuned weights from {folder}")
-        return model
+        return model, None
     if inputs.init is not None:
         from electra_tf import checkpoint_io
 
@@ -220,9 +225,11 @@ def _train_or_restore(config, inputs: Inputs, t: TaskInputs, feats: _TaskFeature
         config.weight_decay_rate,
         config.layerwise_lr_decay,
         config.bert_config.num_hidden_layers,
+        bias_correction=config.adam_bias_correction,
     )
     shutil.rmtree(folder, ignore_errors=True)  # upstream: utils.rmkdir(model_dir) before training
-    trainer.train(
+    prefix = f"{t.task.name} trial {trial}/{config.num_trials}: "
+    stats = trainer.train(
         model,
         optimizer,
         feats.train,
@@ -231,10 +238,15 @@ def _train_or_restore(config, inputs: Inputs, t: TaskInputs, feats: _TaskFeature
         seed,
         config.log_every,
         log,
-        prefix=f"{t.task.name} trial {trial}/{config.num_trials}: ",
+        prefix=prefix,
+        padding=config.padding,
+    )
+    log(
+        f"{prefix}trained {stats.steps} steps x {config.train_batch_size} examples in "
+        f"{stats.seconds:.1f}s: {stats.examples_per_second:.1f} examples/s (padding {config.padding})"
     )
     checkpoint.save(os.path.join(folder, "ckpt"))
-    return model
+    return model, stats
 
 
 def _evaluate(config, model, t: TaskInputs, feats: _TaskFeatures, trial: int, log) -> results.TrialResults:
@@ -242,7 +254,7 @@ def _evaluate(config, model, t: TaskInputs, feats: _TaskFeatures, trial: int, lo
 
     out: results.TrialResults = {}
     for split, split_features in feats.dev.items():
-        outputs, losses = trainer.predict(model, split_features, config.eval_batch_size)
+        outputs, losses = trainer.predict(model, split_features, config.eval_batch_size, config.padding)
         predictions = trainer.prediction_ids(model, outputs)
         metrics = glue_tasks.compute_metrics(t.task, split_features.labels, predictions)
         key = results.result_key(t.task, split)
@@ -257,7 +269,7 @@ def _write_test_outputs(config, model, t: TaskInputs, feats: _TaskFeatures, tria
 
     folder = os.path.join(config.test_predictions, f"trial_{trial}")
     for split, (indices, _) in t.test.items():
-        outputs, _ = trainer.predict(model, feats.test[split], config.predict_batch_size)
+        outputs, _ = trainer.predict(model, feats.test[split], config.predict_batch_size, config.padding)
         predictions = trainer.prediction_ids(model, outputs)
         if t.task.is_regression:
             predictions = t.task.denormalized(predictions)
@@ -270,8 +282,10 @@ def run_finetuning(config: FinetuningConfig, log: Callable[[str], None] = print)
     """Runs config.num_trials trials over config.task_names.
 
     Returns {"trials": [{key: {metric: value}}, ...], "summary": {key: {metric: {"median", "mean",
-    "std"}}}} (metrics in percent, loss as is; key = task name or "mnli-mm"), also written to
-    config.results_txt / results_json after every trial (when do_eval).
+    "std"}}}, "timing": [{task: {"train_seconds", "train_examples_per_second"}}, ...]} (metrics in
+    percent, loss as is; key = task name or "mnli-mm"; timing empty per trial without do_train),
+    also written to config.results_txt / results_json (timing: json only) after every trial
+    (when do_eval).
     """
     inputs = load_inputs(config)
     task_features = _featurize(config, inputs, log)
@@ -280,22 +294,32 @@ def run_finetuning(config: FinetuningConfig, log: Callable[[str], None] = print)
         f"model: {bert.num_hidden_layers} layers, hidden {bert.hidden_size}, embedding "
         f"{config.embedding_size_resolved}, vocab {bert.vocab_size}; lr {config.learning_rate}, "
         f"layer-wise decay {config.layerwise_lr_decay}, {config.num_train_epochs} epochs, batch "
-        f"{config.train_batch_size}, {config.num_trials} trial(s)"
+        f"{config.train_batch_size}, {config.num_trials} trial(s), padding {config.padding}"
+        + (", AdamW with bias correction" if config.adam_bias_correction else "")
     )
     trials: list[results.TrialResults] = []
-    summary: dict = {"trials": [], "summary": {}}
+    timing: list[dict[str, dict[str, float]]] = []
+    summary: dict = {"trials": [], "summary": {}, "timing": timing}
     for trial in range(1, config.num_trials + 1):
         trial_results: results.TrialResults = {}
+        timing.append({})
         for t in inputs.tasks:
             feats = task_features[t.task.name]
-            model = _train_or_restore(config, inputs, t, feats, trial, log)
+            model, stats = _train_or_restore(config, inputs, t, feats, trial, log)
+            if stats is not None:
+                timing[-1][t.task.name] = {
+                    "train_seconds": stats.seconds,
+                    "train_examples_per_second": stats.examples_per_second,
+                }
             if config.do_eval:
                 trial_results.update(_evaluate(config, model, t, feats, trial, log))
             if config.write_test_outputs and trial <= config.n_writes_test:
                 _write_test_outputs(config, model, t, feats, trial, log)
         if config.do_eval:
             trials.append(trial_results)
-            summary = results.write_results(config.results_txt, config.results_json, trials, config.to_dict())
+            summary = results.write_results(
+                config.results_txt, config.results_json, trials, config.to_dict(), timing
+            )
             log(f"results of {len(trials)} trial(s) written to {config.results_txt}")
         if trial != config.num_trials and not config.keep_all_models:
             shutil.rmtree(config.trial_model_dir(trial), ignore_errors=True)

@@ -1,4 +1,5 @@
-"""ELECTRA's AdamW (no bias correction) and learning-rate schedule against numpy references."""
+"""ELECTRA's AdamW (no bias correction by default; optional torch-style bias correction) and
+learning-rate schedule against numpy references."""
 
 from __future__ import annotations
 
@@ -213,3 +214,77 @@ def test_xla_compiled_steps_match_numpy():
     expected, _, _ = numpy_adamw(init, grads, lrs, decayed=[False, True])
     for var, ref in zip(variables, expected, strict=True):
         np.testing.assert_allclose(var.numpy(), ref, rtol=1e-6, atol=1e-6)
+
+
+def torch_style_adamw(params, grads_per_step, lrs, decayed, l2=False):
+    """torch.optim.AdamW's update written as torch does it (float64): decoupled decay
+    p *= 1 - lr * wd first, then p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    l2=True: torch.optim.Adam's coupled decay instead (g += wd * p before the moments)."""
+    params = [p.astype(np.float64).copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for t, (grads, lr) in enumerate(zip(grads_per_step, lrs, strict=True), start=1):
+        bias_correction1, bias_correction2 = 1 - B1**t, 1 - B2**t
+        for i, g in enumerate(grads):
+            if decayed[i] and l2:
+                g = g + WD * params[i]
+            elif decayed[i]:
+                params[i] *= 1 - lr * WD
+            m[i] = m[i] * B1 + g * (1 - B1)
+            v[i] = v[i] * B2 + g * g * (1 - B2)
+            denom = np.sqrt(v[i]) / np.sqrt(bias_correction2) + EPS
+            params[i] -= lr / bias_correction1 * m[i] / denom
+    return params, m, v
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_bias_correction_matches_torch_style_adamw_over_several_steps(jit):
+    rng = np.random.default_rng(5)
+    init = [rng.normal(size=(4,)).astype(np.float32), rng.normal(size=(3, 2)).astype(np.float32)]
+    grads = [[rng.normal(size=p.shape).astype(np.float32) for p in init] for _ in range(6)]
+    schedule = ElectraLearningRate(0.05, num_train_steps=10, num_warmup_steps=2)
+    optimizer = AdamWeightDecayOptimizer(learning_rate=schedule, weight_decay_rate=WD, bias_correction=True)
+    variables = [
+        tf.Variable(p, name=n) for p, n in zip(init, ("LayerNorm/beta", "dense/kernel"), strict=True)
+    ]
+
+    @tf.function(jit_compile=jit)
+    def step(g):
+        optimizer.apply_gradients(zip(g, variables, strict=True))
+
+    for g in grads:
+        step([tf.constant(x) for x in g])
+    lrs = [formula(t, 0.05, 10, 2, 1.0) for t in range(6)]
+    expected, m, v = torch_style_adamw(init, grads, lrs, decayed=[False, True])
+    for i, (var, ref) in enumerate(zip(variables, expected, strict=True)):
+        np.testing.assert_allclose(var.numpy(), ref, rtol=1e-6, atol=1e-6)
+        # the slots hold the raw moments; the correction only enters the update
+        np.testing.assert_allclose(optimizer.get_slot(var, "m").numpy(), m[i], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(optimizer.get_slot(var, "v").numpy(), v[i], rtol=1e-5, atol=1e-9)
+    assert int(optimizer.iterations) == 6
+    # the same as this file's bias-corrected reference (wd * param added to the update before lr)
+    ours, _, _ = numpy_adamw(init, grads, lrs, decayed=[False, True], bias_correction=True)
+    for a, b in zip(ours, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)  # float32 g: rounding only
+    # the comparisons can fail: no correction, or decay coupled into the gradient (Adam + L2), differ
+    uncorrected, _, _ = numpy_adamw(init, grads, lrs, decayed=[False, True])
+    assert np.abs(variables[1].numpy() - uncorrected[1]).max() > 1e-3
+    coupled, _, _ = torch_style_adamw(init, grads, lrs, decayed=[False, True], l2=True)
+    assert np.abs(variables[1].numpy() - coupled[1]).max() > 1e-5
+
+
+def test_bias_correction_is_off_by_default_and_round_trips():
+    init, grads = make_problem(6)
+    default = AdamWeightDecayOptimizer(learning_rate=0.1, weight_decay_rate=WD)
+    explicit = AdamWeightDecayOptimizer(learning_rate=0.1, weight_decay_rate=WD, bias_correction=False)
+    assert default.bias_correction is False and "bias_correction" not in default.get_config()
+    a, b = run_tf(default, init, grads), run_tf(explicit, init, grads)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+    expected, _, _ = numpy_adamw(init, grads, [0.1] * 3, decayed=[False, True])  # upstream's rule
+    np.testing.assert_allclose(a[1].numpy(), expected[1], rtol=1e-6, atol=1e-6)
+    corrected = AdamWeightDecayOptimizer(learning_rate=0.1, bias_correction=True)
+    config = corrected.get_config()
+    assert config["bias_correction"] is True
+    assert AdamWeightDecayOptimizer.from_config(config).bias_correction is True
+    assert create_optimizer(1e-3, 10, 1).bias_correction is False  # pre-training: upstream's AdamW

@@ -1,4 +1,5 @@
-"""Checkpoint I/O between electra-tf's object-based checkpoints and upstream ELECTRA's TF1 format.
+"""Checkpoint I/O between electra-tf's object-based checkpoints, upstream ELECTRA's TF1 format and
+Hugging Face directories; Google BERT (TF1) and HF BERT checkpoints are read as discriminators.
 
 Public API (the fine-tuning code and the tools build on these). This package imports no
 pretraining or optimizer module: it reads every checkpoint without building a model, and what it
@@ -6,7 +7,7 @@ restores or builds comes from its callers (`restore_variables(path, variables)`,
 `translate.to_ours(..., build=...)`).
 
     CheckpointError                      ValueError subclass; every message names the checkpoint/variable
-    find_checkpoint(path) -> (prefix, "ours" | "upstream" | "hf")
+    find_checkpoint(path) -> (prefix, "ours" | "upstream" | "bert" | "hf")
     checkpoint_config(path) -> PretrainingConfig | None
     upstream_name(variable_name) -> str | None
     read_checkpoint_arrays(path, config=None) -> CheckpointArrays
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from electra_tf.checkpoint_io.architecture import CheckpointError, config_for_upstream, infer_architecture
 from electra_tf.checkpoint_io.io import (
+    BERT,
     HF,
     OURS,
     UPSTREAM,
@@ -36,6 +38,7 @@ from electra_tf.checkpoint_io.io import (
 from electra_tf.checkpoint_io.upstream_names import upstream_name, upstream_shape
 
 __all__ = [
+    "BERT",
     "HF",
     "OURS",
     "UPSTREAM",

@@ -1,21 +1,25 @@
-"""Hugging Face `transformers` ELECTRA directories: read as upstream-named arrays, write from them.
+"""Hugging Face `transformers` directories: ELECTRA read and written, BERT read (as an ELECTRA
+discriminator), always as upstream-named arrays.
 
-A directory is `config.json` (ElectraConfig) + `model.safetensors` (+ `vocab.txt`,
-`tokenizer_config.json`, `special_tokens_map.json`). Tensors are read and written with the
-`safetensors` package's numpy API; a directory with only `pytorch_model.bin` is refused, because
-that file is a pickle and electra-tf never unpickles files. Names and layouts: `hf_names`.
+A directory is `config.json` (ElectraConfig, or BertConfig: `model_type` "bert") +
+`model.safetensors` (+ `vocab.txt` or `tokenizer.json`, `tokenizer_config.json`,
+`special_tokens_map.json`). Tensors are read and written with the `safetensors` package's numpy
+API; a directory with only `pytorch_model.bin` is refused, because that file is a pickle and
+electra-tf never unpickles files. The WordPiece vocabulary and lower-casing come from `vocab.txt`
+and `tokenizer_config.json`, else from `tokenizer.json` (what sentence-transformers ships).
+Names and layouts: `hf_names` (ELECTRA) and `bert` (BERT).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Mapping
 
 import numpy as np
 
 from electra_tf import configs
+from electra_tf.checkpoint_io import bert
 from electra_tf.checkpoint_io.architecture import CheckpointError, config_for_upstream, infer_architecture
 from electra_tf.checkpoint_io.hf_names import (
     DISCRIMINATOR,
@@ -29,6 +33,8 @@ from electra_tf.checkpoint_io.hf_names import (
 from electra_tf.checkpoint_io.upstream_names import dimension_meanings, tower_layers
 
 CONFIG, WEIGHTS, PICKLE = "config.json", "model.safetensors", "pytorch_model.bin"
+VOCAB, TOKENIZER = "vocab.txt", "tokenizer.json"
+MODEL_TYPES = ("electra", "bert")
 SPECIAL_TOKENS = {
     "unk_token": "[UNK]",
     "sep_token": "[SEP]",
@@ -37,7 +43,7 @@ SPECIAL_TOKENS = {
     "mask_token": "[MASK]",
 }
 ARCHITECTURES = {DISCRIMINATOR: "ElectraForPreTraining", GENERATOR: "ElectraForMaskedLM"}
-_BERT_FIELDS = (
+BERT_FIELDS = (
     "hidden_size",
     "num_hidden_layers",
     "num_attention_heads",
@@ -69,7 +75,8 @@ def is_hf_dir(path: str) -> bool:
 
 
 def read_config(path: str) -> dict:
-    """config.json of HF directory `path`, checked to be an ELECTRA (CheckpointError otherwise)."""
+    """config.json of HF directory `path`, checked to be an ELECTRA or a BERT whose computation
+    ours equals (CheckpointError naming the field otherwise)."""
     file = os.path.join(path, CONFIG)
     if not os.path.isfile(file):
         raise CheckpointError(f"{path}: no {CONFIG} (a Hugging Face model directory has one)")
@@ -80,8 +87,8 @@ def read_config(path: str) -> dict:
         raise CheckpointError(f"{file}: not valid JSON ({e})") from None
     if not isinstance(config, dict):
         raise CheckpointError(f"{file}: not a JSON object")
-    if config.get("model_type") != "electra":
-        raise CheckpointError(f"{file}: model_type is {config.get('model_type')!r}, not 'electra'")
+    if config.get("model_type") not in MODEL_TYPES:
+        raise CheckpointError(f"{file}: model_type is {config.get('model_type')!r}, not 'electra' or 'bert'")
     missing = [
         f
         for f in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads")
@@ -89,7 +96,8 @@ def read_config(path: str) -> dict:
     ]
     if missing:
         raise CheckpointError(f"{file}: no {', '.join(missing)}")
-    # what our ELECTRA computes: anything else would load and compute something else
+    # what our ELECTRA computes: anything else would load and compute something else ("gelu" is
+    # transformers' exact erf GELU, as ours; gelu_new / gelu_pytorch_tanh are the tanh form)
     for field, ours in (
         ("hidden_act", "gelu"),
         ("position_embedding_type", "absolute"),
@@ -98,6 +106,55 @@ def read_config(path: str) -> dict:
         if config.get(field, ours) != ours:
             raise CheckpointError(f"{file}: {field} is {config[field]!r}; electra-tf's ELECTRA has {ours!r}")
     return config
+
+
+def is_bert(config: Mapping) -> bool:
+    return config.get("model_type") == "bert"
+
+
+def vocab_file(path: str) -> str | None:
+    """The file holding HF directory `path`'s WordPiece vocabulary: vocab.txt, else tokenizer.json
+    (what sentence-transformers ships); None when it has neither."""
+    for name in (VOCAB, TOKENIZER):
+        if os.path.isfile(os.path.join(path, name)):
+            return os.path.join(path, name)
+    return None
+
+
+def read_vocab(path: str) -> list[str] | None:
+    """The WordPiece vocabulary of HF directory `path` (token i = id i); None without one.
+
+    Raises:
+      CheckpointError: an unreadable vocabulary (not WordPiece, ids with gaps, no special tokens).
+    """
+    from electra_tf.tokenization import VocabError, load_vocab
+
+    file = vocab_file(path)
+    if file is None:
+        return None
+    try:
+        return load_vocab(file)
+    except VocabError as e:
+        raise CheckpointError(str(e)) from None
+
+
+def _tokenizer_json(file: str) -> dict:
+    try:
+        with open(file, encoding="utf-8") as f:
+            value = json.load(f)
+    except ValueError as e:
+        raise CheckpointError(f"{file}: not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{file}: not a JSON object")
+    return value
+
+
+def write_vocab(path: str, folder: str) -> None:
+    """Writes HF directory `path`'s vocabulary (vocab.txt or tokenizer.json's) as folder/vocab.txt."""
+    tokens = read_vocab(path)
+    if tokens is not None:
+        with open(os.path.join(folder, VOCAB), "w", encoding="utf-8") as f:
+            f.write("".join(token + "\n" for token in tokens))
 
 
 def read_tensors(path: str) -> dict[str, np.ndarray]:
@@ -141,8 +198,29 @@ def _check_shapes(path: str, config: Mapping, arrays: Mapping[str, np.ndarray], 
         )
 
 
+def _read_bert(path: str, config: Mapping) -> dict[str, np.ndarray]:
+    """A BERT directory's tensors as upstream names (`bert` module); shapes checked on the encoder."""
+    file = os.path.join(path, WEIGHTS)
+    encoder, head, no_home = bert.split_hf_state(read_tensors(path), file)
+    try:
+        arrays = from_hf_state(encoder, DISCRIMINATOR)
+    except KeyError as e:
+        name = e.args[0].replace("electra.", "", 1)
+        raise CheckpointError(f"{file}: {name} is not a tensor of BertModel's encoder") from None
+    _check_shapes(path, config, arrays, DISCRIMINATOR)
+    arrays.update(from_hf_state(head, GENERATOR))
+    arrays.update({name: np.asarray(value, dtype=np.float32) for name, value in no_home.items()})
+    return arrays
+
+
 def _read_tower(path: str, tower: str) -> tuple[dict, dict[str, np.ndarray]]:
     config = read_config(path)
+    if is_bert(config) and tower == GENERATOR:
+        raise CheckpointError(f"{path}: a BERT directory, not an ELECTRA generator (ElectraForMaskedLM)")
+    if is_bert(config):
+        arrays = _read_bert(path, config)
+        _check_vocab(path, arrays)
+        return config, arrays
     state = read_tensors(path)
     try:
         arrays = from_hf_state(state, tower)
@@ -156,21 +234,21 @@ def _read_tower(path: str, tower: str) -> tuple[dict, dict[str, np.ndarray]]:
             f"{path}/{WEIGHTS}: {TIED_LM_HEAD} differs from the word embeddings; electra-tf ties them"
         )
     _check_shapes(path, config, arrays, tower)
-    vocab = os.path.join(path, "vocab.txt")
-    if os.path.isfile(vocab) and WORD_EMBEDDINGS in arrays:
-        tokens = count_tokens(vocab)
-        rows = arrays[WORD_EMBEDDINGS].shape[0]
-        if tokens != rows:
-            raise CheckpointError(
-                f"{vocab} has {tokens} tokens, but electra.embeddings.word_embeddings.weight has {rows} rows"
-            )
+    _check_vocab(path, arrays)
     return config, arrays
 
 
-def count_tokens(vocab_file: str) -> int:
-    """The tokens of a vocab.txt (its non-empty lines)."""
-    with open(vocab_file, encoding="utf-8") as f:
-        return sum(1 for line in f if line.rstrip("\n"))
+def _check_vocab(path: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """The directory's vocabulary (if any) has one token per word-embedding row."""
+    tokens = read_vocab(path)
+    if tokens is not None and WORD_EMBEDDINGS in arrays:
+        rows = arrays[WORD_EMBEDDINGS].shape[0]
+        if len(tokens) != rows:
+            source = VOCAB if os.path.isfile(os.path.join(path, VOCAB)) else TOKENIZER
+            raise CheckpointError(
+                f"{os.path.join(path, source)} has {len(tokens)} tokens, but the word embeddings have "
+                f"{rows} rows"
+            )
 
 
 def hparams_from_hf(config: Mapping, generator: Mapping | None = None) -> dict:
@@ -186,7 +264,7 @@ def hparams_from_hf(config: Mapping, generator: Mapping | None = None) -> dict:
             f"the generator's config.json has {generator['num_attention_heads']} attention heads; "
             f"electra-tf's generator of hidden size {generator['hidden_size']} has {heads}"
         )
-    overrides = {field: config[field] for field in _BERT_FIELDS if field in config}
+    overrides = {field: config[field] for field in BERT_FIELDS if field in config}
     hparams = {"model_hparam_overrides": overrides, "vocab_size": config["vocab_size"]}
     hparams["embedding_size"] = config.get("embedding_size") or config["hidden_size"]
     if generator is not None:
@@ -224,26 +302,46 @@ def read_hf(
     merged.update(user)
     merged["model_hparam_overrides"] = overrides  # the user's refine config.json's, key by key
     merged["do_lower_case"] = _lower_case(path, merged.get("do_lower_case", True))
-    shapes = {name: value.shape for name, value in arrays.items()}
+    # a BERT's MLM head and pooler say nothing about our generator: the sizes come from the encoder
+    shapes = {n: v.shape for n, v in arrays.items() if not is_bert(config) or n.startswith("electra/")}
     infer_architecture(shapes)  # the towers agree with each other
     return arrays, config_for_upstream(shapes, model_name, data_dir, model_size, merged)
 
 
 def _lower_case(path: str, default: bool) -> bool:
+    """do_lower_case of tokenizer_config.json, else tokenizer.json's BertNormalizer, else `default`.
+
+    Raises:
+      CheckpointError: unreadable files, or a normalizer whose accent stripping differs from its
+        lower-casing (BERT's tokenizer, and ours, strip accents exactly when they lower-case).
+    """
     tokenizer = os.path.join(path, "tokenizer_config.json")
-    if not os.path.isfile(tokenizer):
+    if os.path.isfile(tokenizer):
+        try:
+            with open(tokenizer, encoding="utf-8") as f:
+                return bool(json.load(f).get("do_lower_case", default))
+        except (ValueError, AttributeError) as e:
+            raise CheckpointError(f"{tokenizer}: not a JSON object ({e})") from None
+    file = os.path.join(path, TOKENIZER)
+    if not os.path.isfile(file):
         return default
-    try:
-        with open(tokenizer, encoding="utf-8") as f:
-            return bool(json.load(f).get("do_lower_case", default))
-    except (ValueError, AttributeError) as e:
-        raise CheckpointError(f"{tokenizer}: not a JSON object ({e})") from None
+    normalizer = _tokenizer_json(file).get("normalizer") or {}
+    if normalizer.get("type") != "BertNormalizer":
+        return default
+    lower = bool(normalizer.get("lowercase", default))
+    strip = normalizer.get("strip_accents")
+    if strip is not None and bool(strip) != lower:
+        raise CheckpointError(
+            f"{file}: normalizer.strip_accents is {strip!r} with lowercase {lower}; electra-tf's "
+            "tokenizer strips accents exactly when it lower-cases"
+        )
+    return lower
 
 
-def hf_config(config: configs.PretrainingConfig, tower: str, bert: configs.BertConfig) -> dict:
-    """ElectraConfig fields (config.json) of `tower` of our model, whose encoder is `bert`."""
+def hf_config(config: configs.PretrainingConfig, tower: str, encoder: configs.BertConfig) -> dict:
+    """ElectraConfig fields (config.json) of `tower` of our model, whose encoder is `encoder`."""
     out = {"architectures": [ARCHITECTURES[tower]], "model_type": "electra"}
-    out.update({field: getattr(bert, field) for field in _BERT_FIELDS})
+    out.update({field: getattr(encoder, field) for field in BERT_FIELDS})
     out.update(
         vocab_size=config.vocab_size,
         embedding_size=configs.embedding_size(config),
@@ -263,17 +361,19 @@ def write_hf(
     arrays: Mapping[str, np.ndarray],
     config: configs.PretrainingConfig,
     folder: str,
-    vocab_file: str,
+    vocab: list[str],
     tower: str,
-    bert: configs.BertConfig,
+    bert_config: configs.BertConfig,
 ) -> None:
-    """Writes `tower` (whose encoder is `bert`) as an HF directory into the (new, empty) `folder`."""
+    """Writes `tower` (whose encoder is `bert_config`) as an HF directory into the (new, empty)
+    `folder`, with `vocab` (token i = id i) as its vocab.txt."""
     from safetensors.numpy import save_file
 
     state = to_hf_state(arrays, tower)
     save_file(state, os.path.join(folder, WEIGHTS), metadata={"format": "pt"})  # what transformers reads
-    _write_json(os.path.join(folder, CONFIG), hf_config(config, tower, bert))
-    shutil.copyfile(vocab_file, os.path.join(folder, "vocab.txt"))
+    _write_json(os.path.join(folder, CONFIG), hf_config(config, tower, bert_config))
+    with open(os.path.join(folder, VOCAB), "w", encoding="utf-8") as f:
+        f.write("".join(token + "\n" for token in vocab))
     tokenizer = dict(
         SPECIAL_TOKENS,
         tokenizer_class="ElectraTokenizer",

@@ -3,8 +3,9 @@
 "ours": the Trainer's object-based TF2 checkpoints (`tf.train.Checkpoint(model=..., optimizer=...)`,
 hparams.json beside them). "upstream": google-research/electra's TF1 name-based checkpoints
 (variables under their upstream names, `<name>/adam_m|adam_v` slots in training checkpoints,
-`global_step`). Every exchange goes through a dict of numpy arrays keyed by upstream names in
-upstream shapes (see `upstream_names`).
+`global_step`). "bert": Google BERT's TF1 checkpoints (`bert/...`, `cls/...`; see `bert`). "hf":
+Hugging Face ELECTRA or BERT directories (see `hf`). Every exchange goes through a dict of numpy
+arrays keyed by upstream names in upstream shapes (see `upstream_names`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from electra_tf import atomic, configs
-from electra_tf.checkpoint_io import hf
+from electra_tf.checkpoint_io import bert, hf
 from electra_tf.checkpoint_io.architecture import (
     CheckpointError,
     config_for_upstream,
@@ -36,7 +37,7 @@ from electra_tf.checkpoint_io.upstream_names import (
     upstream_shape,
 )
 
-OURS, UPSTREAM, HF = "ours", "upstream", "hf"
+OURS, UPSTREAM, HF, BERT = "ours", "upstream", "hf", "bert"
 _OBJECT_GRAPH = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 
@@ -51,6 +52,7 @@ class CheckpointArrays:
     format: str
     config: configs.PretrainingConfig | None
     prefix: str = ""
+    family: str = "electra"  # "bert": a BERT encoder (Google TF1 or HF); see `plan_restore`
 
 
 @dataclasses.dataclass
@@ -63,22 +65,29 @@ class RestoreReport:
     restored: list[str]
     unused: list[str]
     kept: list[str] = dataclasses.field(default_factory=list)  # model variables the checkpoint lacks
+    family: str = "electra"
 
     def summary(self) -> str:
         """One line, e.g. 'restored 27 variables from x (upstream, step 1000); unused: 54 optimizer
         slots, 27 generator variables'."""
         slots = [n for n in self.unused if strip_slot(n)[1]]
-        gen = [n for n in self.unused if not strip_slot(n)[1] and n.startswith("generator")]
-        other = sorted(set(self.unused) - set(slots) - set(gen))
+        weights = [n for n in self.unused if not strip_slot(n)[1]]
+        from_bert = []  # a BERT's pooler, NSP head and (untied generator) MLM head, by name
+        if self.family == "bert":
+            from_bert = [n for n in weights if bert.has_no_home(n) or n.startswith(bert.MLM_HEAD)]
+        gen = [n for n in weights if n.startswith("generator") and n not in from_bert]
+        other = sorted(set(weights) - set(gen) - set(from_bert))
         parts = [f"{len(slots)} optimizer slots"] if slots else []
+        parts += [f"BERT's {', '.join(bert.describe_unused(from_bert))}"] if from_bert else []
         parts += [f"{len(gen)} generator variables"] if gen else []
         if other:
             parts.append(", ".join(other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else ""))
         unused = "; unused: " + ", ".join(parts) if parts else "; every checkpoint variable was used"
         kept = ""
         if self.kept:
+            source = "BERT checkpoint" if self.family == "bert" else "Hugging Face directory"
             kept = (
-                f"; {len(self.kept)} variables (e.g. {self.kept[0]}) are not in the Hugging Face directory "
+                f"; {len(self.kept)} variables (e.g. {self.kept[0]}) are not in the {source} "
                 f"{self.prefix}: they keep their initialisation"
             )
         return (
@@ -89,7 +98,7 @@ class RestoreReport:
 
 
 def find_checkpoint(path: str) -> tuple[str, str]:
-    """A checkpoint prefix, a `.index` file, or a directory → (prefix, "ours" | "upstream" | "hf").
+    """A checkpoint prefix, a `.index` file, or a directory → (prefix, "ours" | "upstream" | "bert" | "hf").
 
     A Hugging Face directory (config.json, model.safetensors) is returned as it is, format "hf". A
     directory with a `checkpoint` state file gives its latest checkpoint; otherwise it must hold
@@ -128,7 +137,11 @@ def find_checkpoint(path: str) -> tuple[str, str]:
         return prefix, OURS
     if any(is_upstream_model_name(n) for n in names):
         return prefix, UPSTREAM
-    raise CheckpointError(f"{prefix}: neither an electra-tf checkpoint nor upstream ELECTRA variable names")
+    if any(bert.is_tf1_bert_name(n) for n in names):
+        return prefix, BERT
+    raise CheckpointError(
+        f"{prefix}: neither an electra-tf checkpoint nor upstream ELECTRA or Google BERT variable names"
+    )
 
 
 def checkpoint_config(path: str) -> configs.PretrainingConfig | None:
@@ -136,8 +149,8 @@ def checkpoint_config(path: str) -> configs.PretrainingConfig | None:
     Hugging Face directories, the one config.json describes; None for upstream checkpoints (or
     ours without hparams.json)."""
     prefix, fmt = find_checkpoint(path)
-    if fmt == HF:
-        return hf.read_hf(prefix)[1]
+    if fmt in (HF, BERT):
+        return config_for_checkpoint(prefix)
     return _config_beside(prefix) if fmt == OURS else None
 
 
@@ -153,7 +166,9 @@ def config_for_checkpoint(
     path: str, model_size: str = "small", hparams=None, model_name: str = "model", data_dir: str = "."
 ) -> configs.PretrainingConfig:
     """The model config a checkpoint needs: ours → its hparams.json with `hparams` merged over it;
-    upstream → `model_size` defaults + `hparams` + the sizes its shapes determine.
+    upstream → `model_size` defaults + `hparams` + the sizes its shapes determine; Google BERT →
+    the same from its encoder's shapes (bert_config.json beside it is checked, see `_read_bert_tf1`);
+    HF → what config.json says, `hparams` over it.
 
     Raises:
       CheckpointError: no usable checkpoint, ours without hparams.json, or untranslatable shapes.
@@ -165,6 +180,13 @@ def config_for_checkpoint(
     if fmt == UPSTREAM:
         shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
         return config_for_upstream(shapes, model_name, data_dir, model_size, hparams)
+    if fmt == BERT:  # bert_config.json's sizes (e.g. the attention heads), `hparams` over them
+        arrays = _read_bert_tf1(prefix)[0]
+        described = {k: v for k, v in bert_tf1_config(prefix).items() if k in hf.BERT_FIELDS}
+        user = configs.load_hparams(hparams)
+        overrides = {**described, **user.get("model_hparam_overrides", {})}
+        merged = {**user, "model_hparam_overrides": overrides} if overrides else user
+        return config_for_upstream(bert_shapes(arrays), model_name, data_dir, model_size, merged)
     config = _config_beside(prefix)
     if config is None:
         raise CheckpointError(f"{prefix}: no hparams.json beside this checkpoint")
@@ -202,7 +224,11 @@ def read_checkpoint_arrays(path: str, config: configs.PretrainingConfig | None =
     prefix, fmt = find_checkpoint(path)
     if fmt == HF:
         arrays, hf_config = hf.read_hf(prefix)
-        return CheckpointArrays(arrays, 0, fmt, hf_config, prefix)
+        family = "bert" if hf.is_bert(hf.read_config(prefix)) else "electra"
+        return CheckpointArrays(arrays, 0, fmt, hf_config, prefix, family)
+    if fmt == BERT:
+        arrays, step = _read_bert_tf1(prefix)
+        return CheckpointArrays(arrays, step, fmt, None, prefix, "bert")
     if fmt == UPSTREAM:
         reader = tf.train.load_checkpoint(prefix)
         arrays = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
@@ -210,6 +236,46 @@ def read_checkpoint_arrays(path: str, config: configs.PretrainingConfig | None =
         return CheckpointArrays(arrays, step, fmt, None, prefix)
     arrays, step = _read_ours(prefix)
     return CheckpointArrays(arrays, step, fmt, _config_beside(prefix) or config, prefix)
+
+
+def bert_shapes(arrays) -> dict:
+    """The shapes that decide a BERT's architecture: its encoder's (the MLM head and pooler say
+    nothing about our generator)."""
+    return {name: value.shape for name, value in arrays.items() if name.startswith("electra/")}
+
+
+_BERT_CONFIG_FIELDS = {"hidden_act": "gelu", "position_embedding_type": "absolute", "layer_norm_eps": 1e-12}
+
+
+def _read_bert_tf1(prefix: str) -> tuple[dict[str, np.ndarray], int]:
+    """A Google BERT TF1 checkpoint → (upstream-named arrays, step)."""
+    bert_tf1_config(prefix)  # refuses what our encoder does not compute before anything is read
+    reader = tf.train.load_checkpoint(prefix)
+    arrays = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+    step = int(arrays.pop(GLOBAL_STEP, 0))
+    return bert.from_tf1(arrays), step
+
+
+def bert_tf1_config(prefix: str) -> dict:
+    """bert_config.json beside a Google BERT checkpoint ({} without one), checked to describe what
+    our encoder computes (its "gelu" is the exact erf form, as Google's released checkpoints were
+    trained with)."""
+    import json
+
+    file = os.path.join(os.path.dirname(prefix), "bert_config.json")
+    if not os.path.isfile(file):
+        return {}
+    try:
+        with open(file, encoding="utf-8") as f:
+            config = json.load(f)
+    except ValueError as e:
+        raise CheckpointError(f"{file}: not valid JSON ({e})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{file}: not a JSON object")
+    for field, ours in _BERT_CONFIG_FIELDS.items():
+        if config.get(field, ours) != ours:
+            raise CheckpointError(f"{file}: {field} is {config[field]!r}; electra-tf's encoder has {ours!r}")
+    return config
 
 
 def _read_ours(prefix: str) -> tuple[dict[str, np.ndarray], int]:
@@ -302,10 +368,21 @@ def plan_restore(
         if have and have != layers:
             layer_problems.append(explain_layer_mismatch(tower, have, layers, config))
     plan, kept = [], []
+    from_bert = checkpoint.family == "bert"
+    untied = any(name.startswith("generator/encoder/") for name in wanted)
     for name, var in wanted.items():
         model_shape = upstream_shape(name, var.shape)
         if name not in arrays and checkpoint.format == HF and name.startswith("generator"):
             kept.append(name)  # an HF discriminator directory holds no generator: it stays as built
+            continue
+        # a BERT is an encoder (+ an MLM head, the generator's head only when the generator is the
+        # discriminator's encoder): the heads and generator it lacks stay as built
+        if (
+            from_bert
+            and not name.startswith("electra/")
+            and (name not in arrays or (untied and name.startswith(bert.MLM_HEAD)))
+        ):
+            kept.append(name)
             continue
         if name not in arrays:
             missing.append(f"{name} ({var.name}): not in the checkpoint {checkpoint.prefix}")
@@ -319,9 +396,12 @@ def plan_restore(
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise CheckpointError(problems[0] + more)
-    unused = sorted(set(arrays) - set(wanted))
     restored = sorted(set(wanted) - set(kept))
-    return plan, RestoreReport(checkpoint.prefix, checkpoint.format, checkpoint.step, restored, unused, kept)
+    unused = sorted(set(arrays) - set(restored))
+    report = RestoreReport(
+        checkpoint.prefix, checkpoint.format, checkpoint.step, restored, unused, kept, checkpoint.family
+    )
+    return plan, report
 
 
 def restore_variables(

@@ -1,6 +1,8 @@
 """Lossless conversion between our model directories, upstream ELECTRA's TF1 checkpoints and
 Hugging Face `transformers` ELECTRA directories (`to_hf`; HF directories are read by `to_ours` and
 `to_upstream`; what HF does not hold, e.g. optimizer slots and the step, is not exported).
+BERT checkpoints (Google TF1, HF BERT directories) are read by all three as a discriminator; what
+ELECTRA has no place for (the pooler, the NSP head) is dropped and named on stdout.
 
 `to_ours` writes what the Trainer resumes from (`ckpt-<step>` with its `model=`/`optimizer=`
 structure, plus hparams.json; the caller's `build` makes the model); `to_upstream` writes
@@ -18,8 +20,9 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from electra_tf import atomic, checkpoint_io, configs
-from electra_tf.checkpoint_io import hf
+from electra_tf.checkpoint_io import bert, hf
 from electra_tf.checkpoint_io.upstream_names import OPTIMIZER_SLOTS, strip_slot
+from electra_tf.tokenization import load_vocab
 
 # (config, with_slots) → (a tf_keras model, its optimizer), every variable created
 ModelFactory = Callable[[configs.PretrainingConfig, bool], tuple]
@@ -46,6 +49,7 @@ def to_upstream(input_path: str, output: str, generator_input: str | None = None
     else:
         checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
         arrays, step = checkpoint.arrays, checkpoint.step
+    arrays = _drop_homeless(arrays)
     name = f"model.ckpt-{step}"
     with atomic.directory(output) as tmp:
         checkpoint_io.write_upstream_checkpoint(arrays, os.path.join(tmp, name), step)
@@ -65,19 +69,26 @@ def to_hf(
         if a == b or b.startswith(a + os.sep) or a.startswith(b + os.sep):
             raise ValueError("--output and --generator_output must be two separate directories")
     prefix, fmt = checkpoint_io.find_checkpoint(input_path)
-    if fmt == checkpoint_io.HF:
-        raise checkpoint_io.CheckpointError(f"{prefix} is already a Hugging Face directory")
     checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
-    config = checkpoint.config if fmt == checkpoint_io.OURS else None
+    if fmt == checkpoint_io.HF and checkpoint.family != "bert":
+        raise checkpoint_io.CheckpointError(f"{prefix} is already a Hugging Face ELECTRA directory")
+    config = checkpoint.config if fmt in (checkpoint_io.OURS, checkpoint_io.HF) else None
     if config is None:
         config = checkpoint_io.config_for_checkpoint(prefix)
-    vocab = vocab_file or _find_vocab(prefix, config if fmt == checkpoint_io.OURS else None)
-    arrays = dict(checkpoint.arrays)
-    tokens = hf.count_tokens(vocab)
+    if vocab_file or fmt != checkpoint_io.HF:
+        vocab = vocab_file or _find_vocab(prefix, config if fmt == checkpoint_io.OURS else None)
+        tokens = load_vocab(vocab)
+    else:  # an HF BERT directory: its vocab.txt or tokenizer.json
+        vocab, tokens = prefix, hf.read_vocab(prefix)
+        if tokens is None:
+            raise checkpoint_io.CheckpointError(
+                f"{prefix} has no vocab.txt or tokenizer.json; pass --vocab_file"
+            )
+    arrays = _drop_homeless(checkpoint.arrays)
     rows = arrays["electra/embeddings/word_embeddings"].shape[0]
-    if tokens != rows:  # an HF tokenizer must cover exactly the embedding rows
+    if len(tokens) != rows:  # an HF tokenizer must cover exactly the embedding rows
         raise checkpoint_io.CheckpointError(
-            f"{vocab} has {tokens} tokens, but the word embeddings have {rows} rows"
+            f"{vocab} has {len(tokens)} tokens, but the word embeddings have {rows} rows"
         )
     gen_bert = configs.generator_config(config)
     if generator_output:
@@ -87,11 +98,19 @@ def to_hf(
             arrays.update({"generator/" + n[len("electra/") :]: v for n, v in arrays.items() if _is_tower(n)})
             gen_bert = configs.bert_config(config)
     with atomic.directory(output) as tmp:
-        hf.write_hf(arrays, config, tmp, vocab, hf.DISCRIMINATOR, configs.bert_config(config))
+        hf.write_hf(arrays, config, tmp, tokens, hf.DISCRIMINATOR, configs.bert_config(config))
         if generator_output:
             with atomic.directory(generator_output) as gen_tmp:
-                hf.write_hf(arrays, config, gen_tmp, vocab, hf.GENERATOR, gen_bert)
+                hf.write_hf(arrays, config, gen_tmp, tokens, hf.GENERATOR, gen_bert)
     return output
+
+
+def _drop_homeless(arrays: dict) -> dict:
+    """`arrays` without a BERT's pooler and NSP head (ELECTRA has no place for them), named on stdout."""
+    dropped = sorted(name for name in arrays if bert.has_no_home(name))
+    if dropped:
+        print(f"not converted (no place in ELECTRA): {', '.join(dropped)}", flush=True)
+    return {name: value for name, value in arrays.items() if name not in dropped}
 
 
 def _is_tower(name: str) -> bool:
@@ -113,8 +132,11 @@ def _find_vocab(prefix: str, config: configs.PretrainingConfig | None) -> str:
 
 
 def _copy_vocab(hf_dir: str | None, folder: str) -> None:
+    """An HF directory's vocabulary (vocab.txt, else tokenizer.json's) as folder/vocab.txt."""
     if hf_dir and os.path.isfile(os.path.join(hf_dir, "vocab.txt")):
         shutil.copyfile(os.path.join(hf_dir, "vocab.txt"), os.path.join(folder, "vocab.txt"))
+    elif hf_dir:
+        hf.write_vocab(hf_dir, folder)
 
 
 def to_ours(
@@ -141,7 +163,11 @@ def to_ours(
     name, data_dir = os.path.basename(abs_output), os.path.dirname(os.path.dirname(abs_output))
     if fmt == checkpoint_io.HF:
         arrays, config = hf.read_hf(prefix, generator_input, model_size, hparams, name, data_dir)
-        checkpoint = checkpoint_io.CheckpointArrays(arrays, 0, fmt, config, prefix)
+        family = "bert" if hf.is_bert(hf.read_config(prefix)) else "electra"
+        checkpoint = checkpoint_io.CheckpointArrays(arrays, 0, fmt, config, prefix, family)
+    elif fmt == checkpoint_io.BERT:
+        checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
+        config = checkpoint_io.config_for_checkpoint(prefix, model_size, hparams, name, data_dir)
     else:
         checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
         shapes = {n: value.shape for n, value in checkpoint.arrays.items()}
@@ -159,6 +185,9 @@ def to_ours(
                     raise checkpoint_io.CheckpointError(f"{prefix} has optimizer slots but not {name}")
                 slots.append((optimizer.get_slot(var, slot), checkpoint.arrays[name].reshape(var.shape)))
     lost = sorted(set(report.unused) - set(slot_names))
+    if checkpoint.family == "bert":  # no place in ELECTRA (pooler, NSP), or an untied generator's MLM head
+        print(f"{report.summary()}", flush=True)
+        lost = [name for name in lost if not bert.has_no_home(name) and not name.startswith(bert.MLM_HEAD)]
     if lost:
         more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
         raise checkpoint_io.CheckpointError(

@@ -186,10 +186,10 @@ def _edit_config(folder: str, **changes) -> None:
             "pickle_only",
             r"only pytorch_model\.bin, a PyTorch pickle, which electra-tf never unpickles; convert it",
         ),
-        ("model_type", r"config\.json: model_type is 'bert', not 'electra'$"),
+        ("model_type", r"config\.json: model_type is 'gpt2', not 'electra' or 'bert'$"),
         (
             "vocab",
-            r"vocab\.txt has 299 tokens, but electra\.embeddings\.word_embeddings\.weight has 300 rows$",
+            r"vocab\.txt has 299 tokens, but the word embeddings have 300 rows$",
         ),
     ],
 )
@@ -202,7 +202,7 @@ def test_bad_hf_directories_are_one_line_and_write_nothing(tmp_path, problem, me
     elif problem == "pickle_only":
         os.replace(os.path.join(folder, "model.safetensors"), os.path.join(folder, "pytorch_model.bin"))
     elif problem == "model_type":
-        _edit_config(folder, model_type="bert")
+        _edit_config(folder, model_type="gpt2")
     else:
         with open(os.path.join(folder, "vocab.txt")) as f:
             lines = f.read().splitlines()
