@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from electra_tf.tokenization import (
@@ -138,3 +140,20 @@ def test_corpus_agrees_with_reference_on_ten_shards(bert_pair, shared_corpus):
         agree += sum(a == b for a, b in zip(got, want, strict=True))
     assert total > 25_000
     assert agree / total >= 0.999, f"{total - agree} of {total} lines differ"
+
+
+def test_load_vocab_reads_a_hugging_face_tokenizer_json(tmp_path):
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "##s"]
+    path = tmp_path / "tokenizer.json"
+    shuffled = {t: i for i, t in reversed(list(enumerate(tokens)))}  # JSON order is not id order
+    path.write_text(json.dumps({"model": {"type": "WordPiece", "vocab": shuffled}}), encoding="utf-8")
+    assert load_vocab(str(path)) == tokens
+    path.write_text(json.dumps({"model": {"type": "BPE", "vocab": shuffled}}), encoding="utf-8")
+    with pytest.raises(
+        VocabError, match=r"tokenizer\.json: model\.type is 'BPE'; electra-tf reads WordPiece only$"
+    ):
+        load_vocab(str(path))
+    gap = {**shuffled, "the": 9}
+    path.write_text(json.dumps({"model": {"type": "WordPiece", "vocab": gap}}), encoding="utf-8")
+    with pytest.raises(VocabError, match=r"the WordPiece ids are not 0\.\.6$"):
+        load_vocab(str(path))

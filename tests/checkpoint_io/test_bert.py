@@ -342,3 +342,27 @@ def test_what_we_cannot_represent_is_refused_with_one_line(tmp_path, problem, me
         translate.to_ours(source, str(output), build=build_model_and_optimizer)
     assert_one_line(error)
     assert not output.exists()
+
+
+def test_fine_tuning_reads_a_bert_directory_with_its_own_vocabulary(tmp_path):
+    from finetune.config import finetuning_config
+    from finetune.runner import load_inputs
+
+    folder = write_hf_bert(tmp_path / "bert", hf_bert_state(seed=6))
+    rte = tmp_path / "data" / "finetuning_data" / "RTE"
+    rte.mkdir(parents=True)
+    rows = ["index\tsentence1\tsentence2\tlabel", "0\tthe quick fox\tthe dog\tentailment"]
+    for split in ("train", "dev"):
+        (rte / f"{split}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    config = finetuning_config(
+        "m", str(tmp_path / "data"), {"task_names": ["rte"], "init_checkpoint": folder}
+    )
+    assert config.vocab_file == os.path.join(folder, "tokenizer.json")  # no vocab.txt anywhere
+    assert config.bert_config.hidden_size == H and config.bert_config.num_attention_heads == HEADS
+    assert config.embedding_size_resolved == H and config.vocab_size == V and config.do_lower_case
+    inputs = load_inputs(config)
+    assert inputs.vocab == vocab_tokens(V)
+    assert inputs.init.format == "hf" and inputs.init.unused == 2 + 2 + 5  # pooler, NSP, MLM head
+    assert all(name.startswith("electra/") for name in inputs.init.arrays.arrays)
+    words = inputs.init.arrays.arrays["electra/embeddings/word_embeddings"]
+    np.testing.assert_array_equal(words, hf_bert_state(seed=6)["bert.embeddings.word_embeddings.weight"])
