@@ -366,3 +366,16 @@ def test_fine_tuning_reads_a_bert_directory_with_its_own_vocabulary(tmp_path):
     assert all(name.startswith("electra/") for name in inputs.init.arrays.arrays)
     words = inputs.init.arrays.arrays["electra/embeddings/word_embeddings"]
     np.testing.assert_array_equal(words, hf_bert_state(seed=6)["bert.embeddings.word_embeddings.weight"])
+
+
+def test_score_takes_the_vocabulary_of_a_bert_directory(tmp_path):
+    from electra_tf import score
+
+    folder = write_hf_bert(tmp_path / "bert", hf_bert_state(seed=7))
+    out, _ = call_tool(score.run, checkpoint=folder, vocab_file=None, text="The Quick fox", json=True)
+    assert json.loads(out)["tokens"] == ["[CLS]", "the", "quick", "fox", "[SEP]"]  # lower-cased
+    with pytest.raises(
+        ValueError, match=r"--vocab_file is required: .* has no vocab\.txt or tokenizer\.json$"
+    ):
+        os.remove(os.path.join(folder, "tokenizer.json"))
+        score.run(checkpoint=folder, vocab_file=None, text="x")
