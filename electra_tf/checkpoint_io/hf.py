@@ -80,13 +80,7 @@ def read_config(path: str) -> dict:
     file = os.path.join(path, CONFIG)
     if not os.path.isfile(file):
         raise CheckpointError(f"{path}: no {CONFIG} (a Hugging Face model directory has one)")
-    try:
-        with open(file, encoding="utf-8") as f:
-            config = json.load(f)
-    except ValueError as e:
-        raise CheckpointError(f"{file}: not valid JSON ({e})") from None
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{file}: not a JSON object")
+    config = read_json_object(file)
     if config.get("model_type") not in MODEL_TYPES:
         raise CheckpointError(f"{file}: model_type is {config.get('model_type')!r}, not 'electra' or 'bert'")
     missing = [
@@ -96,16 +90,34 @@ def read_config(path: str) -> dict:
     ]
     if missing:
         raise CheckpointError(f"{file}: no {', '.join(missing)}")
-    # what our ELECTRA computes: anything else would load and compute something else ("gelu" is
-    # transformers' exact erf GELU, as ours; gelu_new / gelu_pytorch_tanh are the tanh form)
-    for field, ours in (
-        ("hidden_act", "gelu"),
-        ("position_embedding_type", "absolute"),
-        ("layer_norm_eps", 1e-12),
-    ):
-        if config.get(field, ours) != ours:
-            raise CheckpointError(f"{file}: {field} is {config[field]!r}; electra-tf's ELECTRA has {ours!r}")
+    check_computation(config, file, "electra-tf's ELECTRA")
     return config
+
+
+# What our encoder computes; a config saying otherwise would load and compute something else.
+# "gelu" is transformers' (and Google BERT's released checkpoints') exact erf GELU, as ours;
+# gelu_new and gelu_pytorch_tanh are the tanh form.
+COMPUTATION = {"hidden_act": "gelu", "position_embedding_type": "absolute", "layer_norm_eps": 1e-12}
+
+
+def check_computation(config: Mapping, file: str, ours: str) -> None:
+    """CheckpointError naming the first field of `config` (read from `file`) that differs from
+    COMPUTATION; `ours` names our side in the message."""
+    for field, value in COMPUTATION.items():
+        if config.get(field, value) != value:
+            raise CheckpointError(f"{file}: {field} is {config[field]!r}; {ours} has {value!r}")
+
+
+def read_json_object(file: str) -> dict:
+    """A JSON file holding an object (CheckpointError naming the file otherwise)."""
+    try:
+        with open(file, encoding="utf-8") as f:
+            value = json.load(f)
+    except ValueError as e:
+        raise CheckpointError(f"{file}: not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{file}: not a JSON object")
+    return value
 
 
 def is_bert(config: Mapping) -> bool:
@@ -136,17 +148,6 @@ def read_vocab(path: str) -> list[str] | None:
         return load_vocab(file)
     except VocabError as e:
         raise CheckpointError(str(e)) from None
-
-
-def _tokenizer_json(file: str) -> dict:
-    try:
-        with open(file, encoding="utf-8") as f:
-            value = json.load(f)
-    except ValueError as e:
-        raise CheckpointError(f"{file}: not valid JSON ({e})") from None
-    if not isinstance(value, dict):
-        raise CheckpointError(f"{file}: not a JSON object")
-    return value
 
 
 def write_vocab(path: str, folder: str) -> None:
@@ -317,15 +318,11 @@ def _lower_case(path: str, default: bool) -> bool:
     """
     tokenizer = os.path.join(path, "tokenizer_config.json")
     if os.path.isfile(tokenizer):
-        try:
-            with open(tokenizer, encoding="utf-8") as f:
-                return bool(json.load(f).get("do_lower_case", default))
-        except (ValueError, AttributeError) as e:
-            raise CheckpointError(f"{tokenizer}: not a JSON object ({e})") from None
+        return bool(read_json_object(tokenizer).get("do_lower_case", default))
     file = os.path.join(path, TOKENIZER)
     if not os.path.isfile(file):
         return default
-    normalizer = _tokenizer_json(file).get("normalizer") or {}
+    normalizer = read_json_object(file).get("normalizer") or {}
     if normalizer.get("type") != "BertNormalizer":
         return default
     lower = bool(normalizer.get("lowercase", default))

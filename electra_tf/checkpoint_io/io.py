@@ -244,9 +244,6 @@ def bert_shapes(arrays) -> dict:
     return {name: value.shape for name, value in arrays.items() if name.startswith("electra/")}
 
 
-_BERT_CONFIG_FIELDS = {"hidden_act": "gelu", "position_embedding_type": "absolute", "layer_norm_eps": 1e-12}
-
-
 def _read_bert_tf1(prefix: str) -> tuple[dict[str, np.ndarray], int]:
     """A Google BERT TF1 checkpoint → (upstream-named arrays, step)."""
     bert_tf1_config(prefix)  # refuses what our encoder does not compute before anything is read
@@ -260,21 +257,11 @@ def bert_tf1_config(prefix: str) -> dict:
     """bert_config.json beside a Google BERT checkpoint ({} without one), checked to describe what
     our encoder computes (its "gelu" is the exact erf form, as Google's released checkpoints were
     trained with)."""
-    import json
-
     file = os.path.join(os.path.dirname(prefix), "bert_config.json")
     if not os.path.isfile(file):
         return {}
-    try:
-        with open(file, encoding="utf-8") as f:
-            config = json.load(f)
-    except ValueError as e:
-        raise CheckpointError(f"{file}: not valid JSON ({e})") from None
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{file}: not a JSON object")
-    for field, ours in _BERT_CONFIG_FIELDS.items():
-        if config.get(field, ours) != ours:
-            raise CheckpointError(f"{file}: {field} is {config[field]!r}; electra-tf's encoder has {ours!r}")
+    config = hf.read_json_object(file)
+    hf.check_computation(config, file, "electra-tf's encoder")
     return config
 
 
