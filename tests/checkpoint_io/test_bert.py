@@ -19,7 +19,7 @@ from electra_tf.modeling.backbone import ElectraBackbone
 from electra_tf.pretraining.training_state import build_model_and_optimizer
 from tests.checkpoint_io.helpers import vocab_tokens, write_tf1_checkpoint
 from tests.helpers import assert_one_line, call_tool
-from tests.modeling.numpy_reference import np_gelu, np_layer_norm
+from tests.modeling.numpy_reference import np_attention, np_gelu, np_layer_norm
 
 V, H, LAYERS, HEADS, INNER, P = 60, 32, 2, 4, 64, 128
 PARTS = {  # HF BERT sub-module → its TF1 scope (the same tree, BERT's own spelling in each)
@@ -165,10 +165,7 @@ def np_bert(state: dict[str, np.ndarray], ids, mask, segments, prefix="bert.") -
     for i in range(LAYERS):
         p = f"encoder.layer.{i}."
         q, k, v = (split(linear(x, p + f"attention.self.{n}")) for n in ("query", "key", "value"))
-        scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size) + additive
-        probs = np.exp(scores - scores.max(-1, keepdims=True))
-        probs /= probs.sum(-1, keepdims=True)
-        context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, H)
+        context = np_attention(q, k, v, additive)
         attention = norm(linear(context, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
         x = norm(
             linear(np_gelu(linear(attention, p + "intermediate.dense")), p + "output.dense") + attention,

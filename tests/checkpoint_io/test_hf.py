@@ -5,7 +5,6 @@ and bad directories refused with one line, writing nothing."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 
@@ -27,7 +26,7 @@ from tests.checkpoint_io.helpers import (
     write_vocab,
 )
 from tests.helpers import assert_one_line, call_tool
-from tests.modeling.numpy_reference import np_gelu, np_layer_norm
+from tests.modeling.numpy_reference import np_attention, np_gelu, np_layer_norm
 
 SENTENCES = [
     "the quick brown fox jumps over the lazy dog",
@@ -67,10 +66,7 @@ def np_hf_discriminator(folder: str, ids, mask, segments) -> np.ndarray:
     for i in range(cfg["num_hidden_layers"]):
         p = f"electra.encoder.layer.{i}."
         q, k, v = (split(linear(x, p + f"attention.self.{n}")) for n in ("query", "key", "value"))
-        scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size) + additive
-        probs = np.exp(scores - scores.max(-1, keepdims=True))
-        probs /= probs.sum(-1, keepdims=True)
-        context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
+        context = np_attention(q, k, v, additive)
         attention = norm(linear(context, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
         inner = np_gelu(linear(attention, p + "intermediate.dense"))
         x = norm(linear(inner, p + "output.dense") + attention, p + "output.LayerNorm")

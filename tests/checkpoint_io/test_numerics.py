@@ -3,15 +3,13 @@ outputs that upstream's own graph computes (an independent numpy re-implementati
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from electra_tf import standalone_discriminator
 from electra_tf.checkpoint_io import translate
 from electra_tf.pretraining.training_state import build_model_and_optimizer
 from tests.checkpoint_io.helpers import FAST, make_upstream_checkpoint, read_all
-from tests.modeling.numpy_reference import np_gelu, np_layer_norm
+from tests.modeling.numpy_reference import np_attention, np_gelu, np_layer_norm
 
 LAYERS, HEADS = 3, 4  # hidden 256 → upstream's 4 heads of 64
 
@@ -44,10 +42,7 @@ def np_upstream_discriminator(a: dict, ids, mask, segments, layers: int, heads: 
     for i in range(layers):
         p = f"electra/encoder/layer_{i}/"
         q, k, v = (split(dense(x, p + f"attention/self/{n}")) for n in ("query", "key", "value"))
-        scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size) + adder
-        probs = np.exp(scores - scores.max(-1, keepdims=True))
-        probs /= probs.sum(-1, keepdims=True)
-        context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
+        context = np_attention(q, k, v, adder)
         attention = norm(dense(context, p + "attention/output/dense") + x, p + "attention/output/LayerNorm")
         inner = np_gelu(dense(attention, p + "intermediate/dense"))
         x = norm(dense(inner, p + "output/dense") + attention, p + "output/LayerNorm")
