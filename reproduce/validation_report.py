@@ -61,15 +61,16 @@ def report_rows(records: Iterable[Mapping]) -> list[dict]:
 
 
 def differences(rows: Sequence[Mapping]) -> dict[str, float]:
-    """Pretrained − random init: per task both rows have, and "glue_average" (the difference of
-    the rows' averages); {} unless there is one row of each."""
+    """Pretrained − random init: per task both rows have, and "glue_average" (the mean of those
+    differences); {} unless there is one row of each with a task in common."""
     pretrained = next((r for r in rows if r["pretrained"]), None)
     floor = next((r for r in rows if not r["pretrained"]), None)
     if pretrained is None or floor is None:
         return {}
     tasks = [t for t in pretrained["tasks"] if t in floor["tasks"]]
     out = {t: pretrained["tasks"][t]["median"] - floor["tasks"][t]["median"] for t in tasks}
-    return {**out, "glue_average": pretrained["glue_average"] - floor["glue_average"]}
+    # over the tasks both rows have (= the difference of the averages when both are complete)
+    return {**out, "glue_average": statistics.fmean(out.values())} if out else {}
 
 
 def markdown_table(
@@ -90,7 +91,11 @@ def markdown_table(
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         cells = [_cell(row["tasks"].get(t), "{median:.2f} ± {std:.2f}") for t in tasks]
-        lines.append(f"| {row['model']} | {' | '.join(cells)} | {row['glue_average']:.2f} |")
+        done = sum(t in row["tasks"] for t in tasks)
+        average = f"{row['glue_average']:.2f}" + (
+            f" ({done} of {len(tasks)} tasks)" if done < len(tasks) else ""
+        )
+        lines.append(f"| {row['model']} | {' | '.join(cells)} | {average} |")
     diff = differences(rows)
     if diff:
         cells = [f"{diff[t]:+.2f}" if t in diff else "—" for t in tasks]

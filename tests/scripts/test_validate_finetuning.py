@@ -226,6 +226,15 @@ def test_report_arithmetic_on_made_up_records():
     assert "2026-12-06: `cmd --x`" in text and "a note" in text and "over 2 fine-tuning trial(s)" in text
 
 
+def test_a_partial_report_averages_what_both_rows_have():
+    rows = report_rows(RECORDS[:3])  # random init has not run sst yet
+    assert rows[0]["glue_average"] == 80.0 and rows[1]["glue_average"] == 55.0
+    assert differences(rows) == {"rte": 15.0, "glue_average": 15.0}  # not 80 - 55
+    text = markdown_table(rows, ["rte", "sst"], {"num_trials": 2}, "cmd", "2026-12-06")
+    assert "| rand | 55.00 ± 2.00 | — | 55.00 (1 of 2 tasks) |" in text
+    assert "| pretrained − random | +15.00 | — | +15.00 |" in text
+
+
 def test_run_records_and_report(glue, tmp_path, monkeypatch):
     """The executor (execute.finetune stood in for) and the report files, through run_plan."""
     work = str(tmp_path / "work")
