@@ -132,7 +132,7 @@ def test_the_plan_has_one_unit_per_row_and_local_task(glue):
     assert h["learning_rate"] == 1e-4 and h["layerwise_lr_decay"] == 0 and h["num_train_epochs"] == 3
     assert h["train_batch_size"] == 32 and h["max_seq_length"] == 128 and h["double_unordered"] is False
     assert h["task_names"] == ["rte"] and h["num_trials"] == 3 and h["vocab_size"] == 30522
-    assert h.get("padding", "longest") == "longest"
+    assert h["padding"] == "longest"
     assert [u.spec["train_examples"] for u in plan.units[::2]] == [5, 10, 3]
     assert [u.steps for u in plan.units[::2]] == [9, 9, 9]  # 1 batch x 3 epochs x 3 trials
     doubled = make_plan(glue, hparams=validation.finetune_hparams({"double_unordered": True}))
