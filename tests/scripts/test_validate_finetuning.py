@@ -7,16 +7,25 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import math
 import os
 import pathlib
 import sys
 import zipfile
 
+import numpy as np
 import pytest
 
 from reproduce import execute, validation
 from reproduce.units import run_plan
-from reproduce.validation_report import differences, markdown_table, report_rows, speed
+from reproduce.validation_report import (
+    agreement,
+    differences,
+    markdown_table,
+    reference_row,
+    report_rows,
+    speed,
+)
 from tests.helpers import REPO
 
 ARCH = {
@@ -233,6 +242,38 @@ def test_a_partial_report_averages_what_both_rows_have():
     text = markdown_table(rows, ["rte", "sst"], {"num_trials": 2}, "cmd", "2026-12-06")
     assert "| rand | 55.00 ± 2.00 | — | 55.00 (1 of 2 tasks) |" in text
     assert "| pretrained − random | +15.00 | — | +15.00 |" in text
+
+
+def test_the_hugging_face_reference_row_and_the_agreement():
+    def hf_trial(value, rate):
+        return {
+            "metrics": {"accuracy": value, "score": value},
+            "train_examples_per_second": rate,
+            "train_seconds": 10.0,
+            "train_examples": 1000,
+        }
+
+    results = {
+        "results": {
+            "rte": {"1": hf_trial(68.0, 20.0), "2": hf_trial(71.0, 22.0), "3": hf_trial(72.0, 30.0)},
+            "sst2": {"1": hf_trial(95.0, 50.0)},
+        }
+    }
+    reference = reference_row(results, ["rte", "sst"], {"rte": "accuracy", "sst": "accuracy"})
+    rte = reference["tasks"]["rte"]
+    assert rte["median"] == 71.0 and rte["examples_per_second"] == 22.0
+    assert math.isclose(rte["std"], float(np.std([68.0, 71.0, 72.0])))  # population std, as ours
+    rows = report_rows(RECORDS) + [reference]
+    agree = agreement(rows[0], reference)
+    assert agree["rte"] == {"difference": -1.0, "tolerance": max(1.5, rte["std"]), "agrees": True}
+    assert (
+        agree["sst"]["difference"] == -5.0 and agree["sst"]["tolerance"] == 1.5 and not agree["sst"]["agrees"]
+    )
+    text = markdown_table(rows, ["rte", "sst"], {"num_trials": 2}, "cmd", "2026-12-06")
+    assert "| pretrained − random | +15.00 | +10.00 | +12.50 |" in text  # the reference is no floor
+    assert (
+        f"| ours − reference | -1.00 (within ±{max(1.5, rte['std']):.2f}) | -5.00 (outside ±1.50) | |" in text
+    )
 
 
 def test_run_records_and_report(glue, tmp_path, monkeypatch):
