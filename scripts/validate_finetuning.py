@@ -59,10 +59,10 @@ def define_flags() -> None:
         "sst_max_train_examples", 20000, "SST-2's cap when one trial on all would exceed 40 min; 0: none."
     )
     flags.DEFINE_bool("report_only", False, "Write the report from the units finished so far; train nothing.")
-    flags.DEFINE_string(
+    flags.DEFINE_list(
         "hf_results",
-        None,
-        "scripts/hf_reference_finetune.py's results JSON: a reference row and the agreement.",
+        [],
+        "scripts/hf_reference_finetune.py's results JSON file(s): a reference row and the agreement.",
     )
     flags.DEFINE_bool(
         "dry_run", False, "Print the plan (units, finished ones, steps, estimates) and write nothing."
@@ -100,7 +100,7 @@ def run(
     sst_max_train_examples: int,
     dry_run: bool,
     report_only: bool = False,
-    hf_results: str | None = None,
+    hf_results: Sequence[str] = (),
     log: Callable[[str], None] = print,
     command: str = "",
 ) -> dict | None:
@@ -117,8 +117,9 @@ def run(
         glue_dir = glue_dir if os.path.isdir(glue_dir) else os.path.join(data_dir, "glue_data")
     if not os.path.isdir(glue_dir):
         raise ValueError(f"GLUE folder not found: {glue_dir} (set --glue_dir)")
-    if hf_results and not os.path.isfile(hf_results):
-        raise ValueError(f"--hf_results: no such file: {hf_results}")
+    for path in hf_results:
+        if not os.path.isfile(path):
+            raise ValueError(f"--hf_results: no such file: {path}")
     glue_dir = os.path.abspath(glue_dir)
     output_dir = os.path.abspath(output_dir or os.path.join(data_dir, "validate_finetuning"))
     hparams = validation.finetune_hparams(load_hparams(finetune_hparams))
@@ -168,9 +169,10 @@ def run(
         records = run_plan(plan, output_dir, {FINETUNE: validation.executor(model_dir)}, log)
     date = time.strftime("%Y-%m-%d %H:%M %Z")
     reference = None
-    if hf_results:
-        with open(hf_results, encoding="utf-8") as f:
-            reference = json.load(f)
+    for path in hf_results:  # one file per setting (e.g. SST-2's cap), their tasks merged
+        with open(path, encoding="utf-8") as f:
+            reference = reference or {"results": {}}
+            reference["results"].update(json.load(f).get("results", {}))
     md, js, markdown = validation.write_report(plan, records, command, date, reference)
     log("\n" + markdown)
     log(f"report: {md} (numbers in {js})")
