@@ -67,9 +67,20 @@ def has_no_home(name: str) -> bool:
     return bool(_NO_HOME.match(strip_slot(name)[0]))
 
 
+def is_bert_extra(name: str) -> bool:
+    """A BERT part beyond the encoder: no home, or the MLM head (unused unless the generator is tied)."""
+    return has_no_home(name) or strip_slot(name)[0].startswith(MLM_HEAD)
+
+
+def encoder_only(shapes: Mapping) -> dict:
+    """The upstream-named entries of a BERT's encoder (`electra/...`): what decides its
+    architecture (the MLM head and pooler say nothing about our generator)."""
+    return {name: value for name, value in shapes.items() if name.startswith("electra/")}
+
+
 def from_tf1(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Google BERT TF1 arrays (no `global_step`) → upstream ELECTRA names; the pooler and NSP head
-    keep their BERT names.
+    """Google BERT TF1 arrays (or shapes; no `global_step`) → upstream ELECTRA names; the pooler
+    and NSP head keep their BERT names.
 
     Raises:
       CheckpointError: a variable that is neither BERT's nor has a place (named).

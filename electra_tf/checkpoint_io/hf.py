@@ -124,6 +124,11 @@ def is_bert(config: Mapping) -> bool:
     return config.get("model_type") == "bert"
 
 
+def family(path: str) -> str:
+    """ "bert" for an HF BERT directory, "electra" for an ELECTRA one (`CheckpointArrays.family`)."""
+    return "bert" if is_bert(read_config(path)) else "electra"
+
+
 def vocab_file(path: str) -> str | None:
     """The file holding HF directory `path`'s WordPiece vocabulary: vocab.txt, else tokenizer.json
     (what sentence-transformers ships); None when it has neither."""
@@ -154,8 +159,12 @@ def write_vocab(path: str, folder: str) -> None:
     """Writes HF directory `path`'s vocabulary (vocab.txt or tokenizer.json's) as folder/vocab.txt."""
     tokens = read_vocab(path)
     if tokens is not None:
-        with open(os.path.join(folder, VOCAB), "w", encoding="utf-8") as f:
-            f.write("".join(token + "\n" for token in tokens))
+        _write_tokens(folder, tokens)
+
+
+def _write_tokens(folder: str, tokens: list[str]) -> None:
+    with open(os.path.join(folder, VOCAB), "w", encoding="utf-8") as f:
+        f.write("".join(token + "\n" for token in tokens))
 
 
 def read_tensors(path: str) -> dict[str, np.ndarray]:
@@ -303,8 +312,8 @@ def read_hf(
     merged.update(user)
     merged["model_hparam_overrides"] = overrides  # the user's refine config.json's, key by key
     merged["do_lower_case"] = _lower_case(path, merged.get("do_lower_case", True))
-    # a BERT's MLM head and pooler say nothing about our generator: the sizes come from the encoder
-    shapes = {n: v.shape for n, v in arrays.items() if not is_bert(config) or n.startswith("electra/")}
+    shapes = {name: value.shape for name, value in arrays.items()}
+    shapes = bert.encoder_only(shapes) if is_bert(config) else shapes
     infer_architecture(shapes)  # the towers agree with each other
     return arrays, config_for_upstream(shapes, model_name, data_dir, model_size, merged)
 
@@ -369,8 +378,7 @@ def write_hf(
     state = to_hf_state(arrays, tower)
     save_file(state, os.path.join(folder, WEIGHTS), metadata={"format": "pt"})  # what transformers reads
     _write_json(os.path.join(folder, CONFIG), hf_config(config, tower, bert_config))
-    with open(os.path.join(folder, VOCAB), "w", encoding="utf-8") as f:
-        f.write("".join(token + "\n" for token in vocab))
+    _write_tokens(folder, vocab)
     tokenizer = dict(
         SPECIAL_TOKENS,
         tokenizer_class="ElectraTokenizer",

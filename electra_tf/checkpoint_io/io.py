@@ -74,7 +74,7 @@ class RestoreReport:
         weights = [n for n in self.unused if not strip_slot(n)[1]]
         from_bert = []  # a BERT's pooler, NSP head and (untied generator) MLM head, by name
         if self.family == "bert":
-            from_bert = [n for n in weights if bert.has_no_home(n) or n.startswith(bert.MLM_HEAD)]
+            from_bert = [n for n in weights if bert.is_bert_extra(n)]
         gen = [n for n in weights if n.startswith("generator") and n not in from_bert]
         other = sorted(set(weights) - set(gen) - set(from_bert))
         parts = [f"{len(slots)} optimizer slots"] if slots else []
@@ -167,7 +167,7 @@ def config_for_checkpoint(
 ) -> configs.PretrainingConfig:
     """The model config a checkpoint needs: ours → its hparams.json with `hparams` merged over it;
     upstream → `model_size` defaults + `hparams` + the sizes its shapes determine; Google BERT →
-    the same from its encoder's shapes (bert_config.json beside it is checked, see `_read_bert_tf1`);
+    the same from its encoder's shapes (bert_config.json beside it is checked, see `bert_tf1_config`);
     HF → what config.json says, `hparams` over it.
 
     Raises:
@@ -181,12 +181,14 @@ def config_for_checkpoint(
         shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
         return config_for_upstream(shapes, model_name, data_dir, model_size, hparams)
     if fmt == BERT:  # bert_config.json's sizes (e.g. the attention heads), `hparams` over them
-        arrays = _read_bert_tf1(prefix)[0]
         described = {k: v for k, v in bert_tf1_config(prefix).items() if k in hf.BERT_FIELDS}
+        shapes = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+        shapes.pop(GLOBAL_STEP, None)
         user = configs.load_hparams(hparams)
         overrides = {**described, **user.get("model_hparam_overrides", {})}
         merged = {**user, "model_hparam_overrides": overrides} if overrides else user
-        return config_for_upstream(bert_shapes(arrays), model_name, data_dir, model_size, merged)
+        encoder = bert.encoder_only(bert.from_tf1(shapes))
+        return config_for_upstream(encoder, model_name, data_dir, model_size, merged)
     config = _config_beside(prefix)
     if config is None:
         raise CheckpointError(f"{prefix}: no hparams.json beside this checkpoint")
@@ -224,8 +226,7 @@ def read_checkpoint_arrays(path: str, config: configs.PretrainingConfig | None =
     prefix, fmt = find_checkpoint(path)
     if fmt == HF:
         arrays, hf_config = hf.read_hf(prefix)
-        family = "bert" if hf.is_bert(hf.read_config(prefix)) else "electra"
-        return CheckpointArrays(arrays, 0, fmt, hf_config, prefix, family)
+        return CheckpointArrays(arrays, 0, fmt, hf_config, prefix, hf.family(prefix))
     if fmt == BERT:
         arrays, step = _read_bert_tf1(prefix)
         return CheckpointArrays(arrays, step, fmt, None, prefix, "bert")
@@ -236,12 +237,6 @@ def read_checkpoint_arrays(path: str, config: configs.PretrainingConfig | None =
         return CheckpointArrays(arrays, step, fmt, None, prefix)
     arrays, step = _read_ours(prefix)
     return CheckpointArrays(arrays, step, fmt, _config_beside(prefix) or config, prefix)
-
-
-def bert_shapes(arrays) -> dict:
-    """The shapes that decide a BERT's architecture: its encoder's (the MLM head and pooler say
-    nothing about our generator)."""
-    return {name: value.shape for name, value in arrays.items() if name.startswith("electra/")}
 
 
 def _read_bert_tf1(prefix: str) -> tuple[dict[str, np.ndarray], int]:

@@ -163,8 +163,7 @@ def to_ours(
     name, data_dir = os.path.basename(abs_output), os.path.dirname(os.path.dirname(abs_output))
     if fmt == checkpoint_io.HF:
         arrays, config = hf.read_hf(prefix, generator_input, model_size, hparams, name, data_dir)
-        family = "bert" if hf.is_bert(hf.read_config(prefix)) else "electra"
-        checkpoint = checkpoint_io.CheckpointArrays(arrays, 0, fmt, config, prefix, family)
+        checkpoint = checkpoint_io.CheckpointArrays(arrays, 0, fmt, config, prefix, hf.family(prefix))
     elif fmt == checkpoint_io.BERT:
         checkpoint = checkpoint_io.read_checkpoint_arrays(prefix)
         config = checkpoint_io.config_for_checkpoint(prefix, model_size, hparams, name, data_dir)
@@ -187,7 +186,7 @@ def to_ours(
     lost = sorted(set(report.unused) - set(slot_names))
     if checkpoint.family == "bert":  # no place in ELECTRA (pooler, NSP), or an untied generator's MLM head
         print(f"{report.summary()}", flush=True)
-        lost = [name for name in lost if not bert.has_no_home(name) and not name.startswith(bert.MLM_HEAD)]
+        lost = [name for name in lost if not bert.is_bert_extra(name)]
     if lost:
         more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
         raise checkpoint_io.CheckpointError(
