@@ -1,9 +1,15 @@
-"""The three budgets of `scripts/reproduce_paper.py`: one recipe shared by every row, at a scale.
+"""The budgets of `scripts/reproduce_paper.py`: one recipe shared by every row, at a scale.
 
 - smoke: a tiny model for a few steps: the whole pipeline in minutes (the test suite runs it);
 - cpu: the small-scale recipe of docs/plateau.md (`pretrain/recipes/small_cpu.json`'s model,
   batch, sequence length and constant learning rate) for 1,500 steps, with fine-tuning on the first
   1,000 examples of each task at sequence length 64: about two hours on 2 CPU cores;
+- warm: continued pre-training of a real encoder (all-MiniLM-L6-v2, the fine-tuning validation's
+  model, 6 layers × 384): every row's discriminator starts from it, the generator fresh with 12
+  layers of a quarter of the width (ELECTRA-small's proportions), so the generator's exits are the
+  paper's 3/6/9/12 of 12; the 6-layer discriminator's exits sit at 2/3/5/6 (the paper's quarters
+  of the depth, rounded up). Fine-tuning with the validation's hparams on each task's first 1,000
+  examples;
 - paper: ELECTRA-small, batch 128, 200k steps, upstream's fine-tuning settings (Table 1's setting).
 """
 
@@ -18,6 +24,29 @@ _SMALL_CPU_MODEL = {
     "num_attention_heads": 2,
     "intermediate_size": 512,
 }
+
+# all-MiniLM-L6-v2, the warm budget's encoder (reproduce/validation.py obtains it).
+_MINILM_L6_MODEL = {
+    "hidden_size": 384,
+    "num_hidden_layers": 6,
+    "num_attention_heads": 12,
+    "intermediate_size": 1536,
+}
+# The fine-tuning validation's hparams (issue 25; reproduce/validation.py), with per-batch padding
+# for speed and torch-style AdamW as its Hugging Face reference.
+VALIDATION_FINETUNE = {
+    "learning_rate": 1e-4,
+    "layerwise_lr_decay": 0.0,
+    "num_train_epochs": 3.0,
+    "train_batch_size": 32,
+    "max_seq_length": 128,
+    "warmup_proportion": 0.1,
+    "weight_decay_rate": 0.01,
+    "double_unordered": False,
+    "padding": "longest",
+    "adam_bias_correction": True,
+}
+WARM_STEPS = 600
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,10 +64,17 @@ class Budget:
     num_trials: int
     timing: dict[str, int]
     description: str
+    # Per method, exit hparams over `exits` (e.g. a shallower discriminator's exit layers).
+    method_exits: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    # Every row starts from a real encoder: --init_checkpoint, by default the validation's model.
+    warm_start: bool = False
+    skip_rows: tuple[str, ...] = ()  # Table 1 rows this budget leaves out of its default rows
 
-    @property
-    def exit_layers(self) -> tuple[int, ...]:
-        return tuple(self.exits["exit_layers"])
+    def exits_for(self, method: str) -> dict[str, Any]:
+        return {**self.exits, **self.method_exits.get(method, {})}
+
+    def exit_layers_for(self, method: str) -> tuple[int, ...]:
+        return tuple(self.exits_for(method)["exit_layers"])
 
 
 BUDGETS = {
@@ -110,6 +146,34 @@ BUDGETS = {
             "docs/plateau.md's small recipe (4 layers × 128, batch 32, seq 128, constant lr 5e-4) for "
             "1,500 steps; fine-tuning on each task's first 1,000 examples at seq 64, 3 epochs"
         ),
+    ),
+    "warm": Budget(
+        name="warm",
+        pretrain={
+            "num_train_steps": WARM_STEPS,
+            "num_warmup_steps": WARM_STEPS // 10,
+            "learning_rate": 1e-4,
+            "train_batch_size": 32,
+            "eval_batch_size": 32,
+            "max_seq_length": 128,
+            "embedding_size": 384,
+            "model_hparam_overrides": _MINILM_L6_MODEL,
+            "generator_layers": 2.0,
+            "log_every": 25,
+            "save_checkpoints_steps": 200,
+        },
+        exits={"exit_layers": [3, 6, 9, 12], "exit_update_every": 25},
+        method_exits={"early_exit_disc": {"exit_layers": [2, 3, 5, 6]}},
+        finetune={**VALIDATION_FINETUNE, "max_train_examples": 1000, "keep_all_models": False},
+        num_trials=3,
+        timing={"warmup": 3, "steps": 5, "rounds": 5},
+        description=(
+            f"continued pre-training of all-MiniLM-L6-v2 (6 layers × 384) for {WARM_STEPS:,} steps "
+            "(batch 32, seq 128, lr 1e-4, 10 % warm-up then linear decay), a fresh 12-layer generator "
+            "of width 96; fine-tuning with the validation's hparams on each task's first 1,000 examples"
+        ),
+        warm_start=True,
+        skip_rows=("emb_gen",),
     ),
     "paper": Budget(
         name="paper",

@@ -97,12 +97,15 @@ def all_curves(curves: dict[str, dict], titles: dict[str, str], path: str) -> bo
     return True
 
 
-def draw_all(curves: dict[str, dict], titles: dict[str, str], exit_layers, folder: str) -> list[str]:
-    """Draws every plot the curves allow into `folder`; returns the file names made."""
+def draw_all(
+    curves: dict[str, dict], titles: dict[str, str], gen_exits, disc_exits, folder: str
+) -> list[str]:
+    """Draws every plot the curves allow into `folder` (`gen_exits`, `disc_exits`: the exit layers
+    of the adaptive generator and of the early-exit discriminator); returns the file names made."""
     made = []
     for name, draw in (
-        ("figure4.png", lambda p: figure4(curves, titles, exit_layers, p)),
-        ("early_exit.png", lambda p: early_exit(curves, titles, exit_layers, p)),
+        ("figure4.png", lambda p: figure4(curves, titles, gen_exits, p)),
+        ("early_exit.png", lambda p: early_exit(curves, titles, disc_exits, p)),
         ("curves.png", lambda p: all_curves(curves, titles, p)),
     ):
         if draw(os.path.join(folder, name)):

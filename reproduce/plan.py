@@ -5,6 +5,10 @@ skips the finished ones (`units.run_plan`).
 Model names: `repro_<budget>_<row>_<hash>`, the hash being the row's resolved pre-training config,
 so a changed recipe trains into a new model dir and never over an old checkpoint. The random-init
 floor fine-tunes `<baseline model>-random_init` (finetune/compare.py's convention).
+
+With an init checkpoint (a warm start), every row's pre-training starts from it, Emb-Gen
+(Pre-trained) takes its embeddings from it (not from the baseline's run), and it is fine-tuned as
+it is, with no continued pre-training, as one more reference row (`repro_<budget>_init_<hash>`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from reproduce.budgets import Budget
 
 PRETRAIN, FINETUNE, BENCHMARK = "pretrain", "finetune", "benchmark"
 RANDOM_INIT = "random_init"  # the floor's row label
+INIT_CHECKPOINT = "init_checkpoint"  # the warm start's own row: fine-tuned without continued pre-training
 BENCHMARK_FILE = "benchmark.json"
 
 
@@ -55,7 +60,13 @@ class Plan:
     tasks: tuple[str, ...]
     num_trials: int
     units: tuple[Unit, ...]
-    model_names: Mapping[str, str]  # row label (and RANDOM_INIT) → model name
+    model_names: Mapping[str, str]  # row label (and RANDOM_INIT, INIT_CHECKPOINT) → model name
+    init_checkpoint: str = ""  # every row's starting point ("" = random initialisation)
+
+    @property
+    def reference_labels(self) -> tuple[str, ...]:
+        """The rows fine-tuned beside Table 1's: the init checkpoint as it is (if any), random init."""
+        return (INIT_CHECKPOINT, RANDOM_INIT) if self.init_checkpoint else (RANDOM_INIT,)
 
     def unit(self, name: str) -> Unit:
         return next(u for u in self.units if u.name == name)
@@ -73,18 +84,26 @@ def exit_method(method: str) -> bool:
 
 
 def pretrain_hparams(
-    budget: Budget, row: paper.Row, data_dir: str, overrides: Mapping, baseline_dir: str
+    budget: Budget,
+    row: paper.Row,
+    data_dir: str,
+    overrides: Mapping,
+    baseline_dir: str,
+    init_checkpoint: str = "",
 ) -> dict:
     """The row's `--hparams`: the budget's recipe, the method, the budget's exit hparams that the
-    method has, held-out records when `$DATA_DIR/eval_tfrecords/` exists, the baseline's embeddings for
-    Emb-Gen (Pre-trained), then `overrides`."""
+    method has, held-out records when `$DATA_DIR/eval_tfrecords/` exists, the init checkpoint (if
+    any), the embeddings for Emb-Gen (Pre-trained) (the init checkpoint's, else the baseline's), then
+    `overrides`."""
     hparams: dict[str, Any] = {**budget.pretrain, "method": row.method}
     known = method_hparam_names(row.method)
-    hparams.update({k: v for k, v in budget.exits.items() if k in known})
+    hparams.update({k: v for k, v in budget.exits_for(row.method).items() if k in known})
     if os.path.isdir(os.path.join(data_dir, "eval_tfrecords")):
         hparams["eval_tfrecords"] = os.path.join(data_dir, "eval_tfrecords", "*")
+    if init_checkpoint:
+        hparams["init_checkpoint"] = init_checkpoint
     if row.embeddings_from_baseline:
-        hparams["emb_gen_init_checkpoint"] = baseline_dir
+        hparams["emb_gen_init_checkpoint"] = init_checkpoint or baseline_dir
     return {**hparams, **overrides}
 
 
@@ -108,14 +127,16 @@ def timing_rows(
         h = {
             k: v
             for k, v in hparams[row.label].items()
-            if k not in ("eval_tfrecords", "emb_gen_init_checkpoint")
+            if k not in ("eval_tfrecords", "emb_gen_init_checkpoint", "init_checkpoint")
         }
         if vocab_size and "vocab_size" not in h:
             h["vocab_size"] = vocab_size  # as the pre-training: the MLM heads' width is the vocabulary's
         if not exit_method(row.method):
             timed[row.label] = {"hparams": h, "exit_layer": None}
             continue
-        for layer in budget.exit_layers:  # pins whichever part (generator or discriminator) has the exits
+        for layer in budget.exit_layers_for(
+            row.method
+        ):  # pins whichever part (generator or discriminator) has the exits
             timed[f"{row.label}@{layer}"] = {"hparams": h, "exit_layer": layer}
     return timed
 
@@ -161,10 +182,11 @@ def make_plan(
     num_trials: int,
     pretrain_overrides: Mapping | None = None,
     finetune_overrides: Mapping | None = None,
+    init_checkpoint: str = "",
 ) -> Plan:
     """Every unit, in running order: the timing, the baseline's pre-training (others may need its
-    checkpoint), the other rows', then every (model, task) fine-tuning with the random-init floor
-    last. Bad hparams raise ConfigError here, before anything runs."""
+    checkpoint), the other rows', then every (model, task) fine-tuning with the reference rows
+    (`Plan.reference_labels`) last. Bad hparams raise ConfigError here, before anything runs."""
     labels = [paper.BASELINE] + [label for label in dict.fromkeys(labels) if label != paper.BASELINE]
     rows = tuple(paper.row(label) for label in labels)
     pretrain_overrides, finetune_overrides = dict(pretrain_overrides or {}), dict(finetune_overrides or {})
@@ -173,12 +195,13 @@ def make_plan(
     pretrain_units: list[Unit] = []
     for row in rows:
         baseline_dir = os.path.join(data_dir, "models", names.get(paper.BASELINE, ""))
-        h = pretrain_hparams(budget, row, data_dir, pretrain_overrides, baseline_dir)
+        h = pretrain_hparams(budget, row, data_dir, pretrain_overrides, baseline_dir, init_checkpoint)
         config = resolved("-", data_dir, h)
         config.pop("model_name")  # the name is made from the rest
         names[row.label] = f"repro_{budget.name}_{row.label}_{digest(config)[:8]}"
         hparams[row.label] = h
-        after = (f"{PRETRAIN}-{paper.BASELINE}",) if row.embeddings_from_baseline else ()
+        from_baseline = row.embeddings_from_baseline and not init_checkpoint
+        after = (f"{PRETRAIN}-{paper.BASELINE}",) if from_baseline else ()
         spec = {
             "model_name": names[row.label],
             "hparams": h,
@@ -188,20 +211,27 @@ def make_plan(
             Unit(PRETRAIN, f"{PRETRAIN}-{row.label}", spec, after, config["num_train_steps"])
         )
     names[RANDOM_INIT] = f"{names[paper.BASELINE]}-random_init"
+    if init_checkpoint:
+        names[INIT_CHECKPOINT] = f"repro_{budget.name}_init_{digest(init_checkpoint)[:8]}"
     timed = timing_rows(rows, hparams, budget, vocab_size(data_dir))
     timing_steps = len(timed) * (budget.timing["warmup"] + budget.timing["steps"] * budget.timing["rounds"])
     benchmark = Unit(BENCHMARK, BENCHMARK, {"rows": timed, "timing": budget.timing}, (), timing_steps)
     shared = {**budget.finetune, **finetune_overrides, "num_trials": num_trials}
     finetune_units = []
-    for label in [*labels, RANDOM_INIT]:
-        source = pretrain_units[0] if label == RANDOM_INIT else pretrain_units[labels.index(label)]
+    references = [INIT_CHECKPOINT] if init_checkpoint else []
+    for label in [*labels, *references, RANDOM_INIT]:
+        source = pretrain_units[labels.index(label)] if label in labels else pretrain_units[0]
         for task in tasks:
             values = {**shared, "task_names": [task]}
             spec = {"model_name": names[label], "pretrained": source.key, "hparams": values}
+            after = (source.name,)
             if label == RANDOM_INIT:
                 values["init_checkpoint"] = ""
                 spec["architecture_from"] = names[paper.BASELINE]
+            elif label == INIT_CHECKPOINT:  # the checkpoint as it is: no pre-training unit behind it
+                values["init_checkpoint"] = init_checkpoint
+                spec["pretrained"], after = init_checkpoint, ()
             steps = finetune_steps(task, data_dir, values, num_trials)
-            finetune_units.append(Unit(FINETUNE, f"{FINETUNE}-{label}-{task}", spec, (source.name,), steps))
+            finetune_units.append(Unit(FINETUNE, f"{FINETUNE}-{label}-{task}", spec, after, steps))
     units = (benchmark, *pretrain_units, *finetune_units)
-    return Plan(budget, data_dir, rows, tuple(tasks), num_trials, units, names)
+    return Plan(budget, data_dir, rows, tuple(tasks), num_trials, units, names, init_checkpoint)

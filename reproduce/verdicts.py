@@ -7,13 +7,28 @@ import math
 import statistics
 
 from reproduce import paper
+from reproduce.plan import INIT_CHECKPOINT
+
+
+def line_noise(points, since: float = 0) -> float | None:
+    """The noise of one log line of a slowly moving series: the std of successive differences of
+    the points after step `since`, / √2 (a trend moves little between neighbours; None for < 3)."""
+    values = [v for step, v in points or [] if step > since]
+    if len(values) < 3:
+        return None
+    return statistics.pstdev(b - a for a, b in zip(values, values[1:], strict=False)) / math.sqrt(2)
 
 
 def figure4_reading(curves: dict[str, dict], exit_layers) -> dict | None:
     """Per-exit RTD accuracy of the first run that logs `adaptive/rtd_acc_exit_<l>`: the mean
     over the second half of its log lines (and over all of them), the exits ordered from easiest
     (highest accuracy) down with the spread between them, whether the lowest exit is the easiest
-    and whether accuracy falls monotonically with the exit's depth (the paper's Figure 4)."""
+    and whether accuracy falls monotonically with the exit's depth (the paper's Figure 4).
+
+    Against the noise: `line_noise` is the root mean square over exits of `line_noise` (one log
+    line's); each adjacent gap (upper exit's mean minus the next deeper one's) is given in units of
+    it, and counts as resolved when it exceeds two standard errors of a difference of two
+    second-half means (2·√2·line_noise/√n, n the fewest second-half lines of an exit)."""
     for label, run in curves.items():
         series = {n: run.get(f"adaptive/rtd_acc_exit_{n}") for n in exit_layers}
         if not any(series.values()):
@@ -29,6 +44,11 @@ def figure4_reading(curves: dict[str, dict], exit_layers) -> dict | None:
         measured = [n for n in exit_layers if late[n] is not None]
         order = sorted(measured, key=lambda n: -late[n])
         values = [late[n] for n in measured]
+        noises = [x for n in measured if (x := line_noise(series[n], last_step / 2)) is not None]
+        noise = math.sqrt(statistics.fmean(x * x for x in noises)) if noises else None
+        lines = min((sum(1 for step, _ in series[n] if step > last_step / 2) for n in measured), default=0)
+        gaps = {f"{a}-{b}": late[a] - late[b] for a, b in zip(measured, measured[1:], strict=False)}
+        resolvable = 2 * math.sqrt(2) * noise / math.sqrt(lines) if noise and lines else None
         return {
             "row": label,
             "second_half_mean": {str(n): late[n] for n in exit_layers},
@@ -39,6 +59,11 @@ def figure4_reading(curves: dict[str, dict], exit_layers) -> dict | None:
             "lowest_exit_easiest": bool(order) and order[0] == exit_layers[0],
             "monotonic": len(values) == len(exit_layers)
             and all(a >= b for a, b in zip(values, values[1:], strict=False)),
+            "line_noise": noise,
+            "adjacent_gaps": gaps,
+            "gaps_in_line_noise": {k: g / noise for k, g in gaps.items()} if noise else None,
+            "resolvable_gap": resolvable,
+            "gaps_resolved": sum(g > resolvable for g in gaps.values()) if resolvable else None,
         }
     return None
 
@@ -49,9 +74,10 @@ def _trial_noise(a: dict, b: dict, tasks) -> float:
     return math.sqrt(sum(terms) / len(tasks)) / math.sqrt(len(tasks))
 
 
-def row_sentence(row: dict, base: dict, floor: dict, tasks) -> str:
-    """One sentence: the row's GLUE average against the baseline's and the floor's, and its speed,
-    each beside the paper's."""
+def row_sentence(row: dict, base: dict, floor: dict, tasks, start: dict | None = None) -> str:
+    """One sentence: the row's GLUE average against the baseline's, the floor's and (with a warm
+    start) the init checkpoint's without continued pre-training, and its speed, each beside the
+    paper's."""
     if row["glue_average"] is None or base["glue_average"] is None:
         return f"**{row['title']}**: not fine-tuned on every task yet."
     avg = row["glue_average"]
@@ -75,6 +101,12 @@ def row_sentence(row: dict, base: dict, floor: dict, tasks) -> str:
     if floor["glue_average"] is not None and row is not floor:
         gain = avg - floor["glue_average"]
         parts.append(f"{gain:+.2f} against the random-init floor ({floor['glue_average']:.2f})")
+    if start and start["glue_average"] is not None and row is not start:
+        noise = _trial_noise(row, start, tasks)
+        parts.append(
+            f"{avg - start['glue_average']:+.2f} against the init checkpoint without continued "
+            f"pre-training ({start['glue_average']:.2f}, trial noise ±{noise:.2f})"
+        )
     if row["speed"] and "ratio" in row["speed"] and row is not base:
         ratio = row["speed"]["ratio"]
         text = f"{ratio:.2f}× the baseline's steps/s"
@@ -103,24 +135,37 @@ def figure4_sentence(reading: dict | None) -> str:
         if reading["lowest_exit_easiest"]
         else f"not the easiest (exit {lowest} is)"
     )
-    return (
+    text = (
         f"Figure 4 ({reading['row']}, mean RTD accuracy over the second half of the run): {means}. "
         f"Order, easiest first: {order}; the exits differ by at most {reading['spread']:.3f}. "
         f"The lowest exit is {easiest}; "
         f"accuracy {'falls' if reading['monotonic'] else 'does not fall'} monotonically with depth "
         f"(the paper: monotonic, exit {paper.FIGURE4_EXIT_LAYERS[0]} of 12 the easiest)."
     )
+    if reading.get("line_noise"):
+        gaps = ", ".join(
+            f"{k.replace('-', '→')}: {g:+.3f} ({reading['gaps_in_line_noise'][k]:+.1f}×)"
+            for k, g in reading["adjacent_gaps"].items()
+        )
+        text += (
+            f" Against the noise of one log line ({reading['line_noise']:.3f}), the steps between "
+            f"adjacent exits are {gaps}; {reading['gaps_resolved']} of {len(reading['adjacent_gaps'])} "
+            f"exceed {reading['resolvable_gap']:.3f}, two standard errors of a difference of two "
+            "second-half means."
+        )
+    return text
 
 
 def readme(table: dict, markdown: str, figures: list[str]) -> str:
     rows = table["rows"]
     base = next(r for r in rows if r["label"] == paper.BASELINE)
     floor = rows[-1]
+    start = next((r for r in rows if r["label"] == INIT_CHECKPOINT), None)
     lines = [
         f"# Reproduction of the paper's Table 1 and Figure 4 — budget `{table['budget']}`",
         "",
         markdown,
-        *[f"- {row_sentence(r, base, floor, table['tasks'])}" for r in rows if r is not floor],
+        *[f"- {row_sentence(r, base, floor, table['tasks'], start)}" for r in rows if r is not floor],
         f"- {figure4_sentence(table.get('figure4'))}",
         "",
         *[f"![{name}]({name})" for name in figures],

@@ -124,7 +124,7 @@ def test_dry_run_hours_follow_the_papers_steps_per_second(data_dir):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"budget": "huge"}, r"--budget: unknown budget 'huge'; budgets: smoke, cpu, paper"),
+        ({"budget": "huge"}, r"--budget: unknown budget 'huge'; budgets: smoke, cpu, warm, paper"),
         ({"methods": ["electra", "bert"]}, r"--methods: unknown row 'bert'; rows: electra, emb_gen"),
         ({"tasks": ["cola"]}, r"--tasks: no train and dev files for cola under"),
         ({"tasks": ["wnli"]}, r"unknown GLUE task 'wnli'"),
@@ -147,3 +147,81 @@ def test_missing_data_dir(tmp_path):
 def test_budgets_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         BUDGETS["cpu"].num_trials = 1
+
+
+def test_a_warm_start_starts_every_row_from_it_and_fine_tunes_it_as_it_is(data_dir):
+    from electra_tf import configs
+    from reproduce.plan import INIT_CHECKPOINT
+    from reproduce.reproduction import default_rows
+
+    warm = BUDGETS["warm"]
+    labels = default_rows(warm)
+    assert labels == ["electra", "emb_gen_pretrained", "early_exit_disc", "adaptive_exit_gen"]
+    plan = plan_of(data_dir, budget="warm", labels=labels, init_checkpoint="/models/minilm")
+    for unit in (u for u in plan.units if u.kind == PRETRAIN):
+        assert unit.spec["hparams"]["init_checkpoint"] == "/models/minilm"
+    emb = plan.unit("pretrain-emb_gen_pretrained")
+    assert emb.spec["hparams"]["emb_gen_init_checkpoint"] == "/models/minilm" and emb.after == ()
+    config = configs.config_from_hparams("-", data_dir, plan.unit("pretrain-electra").spec["hparams"])
+    disc, gen = configs.bert_config(config), configs.generator_config(config)
+    assert (disc.num_hidden_layers, disc.hidden_size, disc.num_attention_heads) == (6, 384, 12)
+    assert (gen.num_hidden_layers, gen.hidden_size) == (12, 96) and configs.embedding_size(config) == 384
+    # the generator's exits at the paper's 3/6/9/12 of 12; the 6-layer discriminator's at its quarters
+    assert plan.unit("pretrain-adaptive_exit_gen").spec["hparams"]["exit_layers"] == [3, 6, 9, 12]
+    assert plan.unit("pretrain-early_exit_disc").spec["hparams"]["exit_layers"] == [2, 3, 5, 6]
+    rows = plan.unit(BENCHMARK).spec["rows"]
+    assert sorted(k for k in rows if k.startswith("early")) == [f"early_exit_disc@{n}" for n in (2, 3, 5, 6)]
+    assert all("init_checkpoint" not in r["hparams"] for r in rows.values())
+    names = [u.name for u in plan.units if u.kind == FINETUNE]
+    assert names[-4:] == [
+        f"finetune-{r}-{t}" for r in (INIT_CHECKPOINT, RANDOM_INIT) for t in ("rte", "mrpc")
+    ]
+    start = plan.unit(f"finetune-{INIT_CHECKPOINT}-rte")
+    assert start.spec["hparams"]["init_checkpoint"] == "/models/minilm" and start.after == ()
+    assert (
+        start.spec["hparams"]["max_train_examples"] == 1000 and start.spec["hparams"]["padding"] == "longest"
+    )
+    assert plan.reference_labels == (INIT_CHECKPOINT, RANDOM_INIT)
+    other = plan_of(data_dir, budget="warm", labels=labels, init_checkpoint="/models/other")
+    assert other.model_names[INIT_CHECKPOINT] != plan.model_names[INIT_CHECKPOINT]
+    assert plan_of(data_dir).reference_labels == (RANDOM_INIT,)
+
+
+def _tiny_bert(folder, **changes) -> str:
+    from tests.checkpoint_io.test_bert import write_hf_bert
+
+    return write_hf_bert(str(folder), **changes)
+
+
+def test_an_init_checkpoint_that_does_not_fit_the_budget_is_one_line(data_dir, tmp_path):
+    from tests.checkpoint_io.helpers import vocab_tokens
+    from tests.checkpoint_io.test_bert import HEADS, INNER, LAYERS, H, V
+
+    bert = _tiny_bert(tmp_path / "bert")  # data_dir is tmp_path too
+    args = dict(budget="smoke", data_dir=data_dir, dry_run=True, init_checkpoint=bert, log=lambda line: None)
+    with pytest.raises(ValueError, match=r"hidden_size 32 differs from the budget's 64") as error:
+        run(**args)
+    assert "\n" not in str(error.value)
+    fits = {
+        "embedding_size": H,
+        "vocab_size": V,
+        "model_hparam_overrides": {
+            "hidden_size": H,
+            "num_hidden_layers": LAYERS,
+            "num_attention_heads": HEADS,
+            "intermediate_size": INNER,
+            "max_position_embeddings": 128,
+        },
+    }
+    vocab = os.path.join(data_dir, "vocab.txt")
+    with open(vocab, "w", encoding="utf-8") as f:
+        f.write("".join(t + "\n" for t in vocab_tokens(V)))
+    lines = []
+    assert run(**{**args, "log": lines.append}, pretrain_hparams=fits) is None
+    assert "| pretrain-electra | 12 |" in lines[0]
+    with open(vocab, "w", encoding="utf-8") as f:
+        f.write("".join(t + "\n" for t in reversed(vocab_tokens(V))))
+    with pytest.raises(ValueError, match=r"its vocabulary differs from .*vocab.txt"):
+        run(**args, pretrain_hparams=fits)
+    with pytest.raises(ValueError, match=r"--init_checkpoint not found: /no/such"):
+        run(**{**args, "init_checkpoint": "/no/such"})

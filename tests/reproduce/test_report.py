@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from reproduce import paper, verdicts
@@ -91,3 +92,45 @@ def test_verdicts_compare_signs_beyond_trial_noise():
     close = verdicts.row_sentence(_row("Y", 60.5, paper_average=75.0), base, floor, tasks)
     assert "too close to tell at this budget" in close
     assert paper.row("early_exit_disc").steps_per_sec == 3.1
+
+
+def test_figure4_weighs_the_gaps_against_the_noise_of_one_log_line():
+    rng = np.random.default_rng(0)
+    steps = np.arange(25, 1001, 25)
+    means = {3: 0.80, 6: 0.78, 9: 0.77, 12: 0.769}
+    curves = {
+        "adaptive_exit_gen": {
+            f"adaptive/rtd_acc_exit_{n}": [[int(s), float(m + 0.01 * rng.standard_normal())] for s in steps]
+            for n, m in means.items()
+        }
+    }
+    reading = verdicts.figure4_reading(curves, [3, 6, 9, 12])
+    run = curves["adaptive_exit_gen"]
+    late = {n: np.array([v for s, v in run[f"adaptive/rtd_acc_exit_{n}"] if s > 500]) for n in means}
+    noise = [np.std(np.diff(late[n])) / np.sqrt(2) for n in (3, 6, 9, 12)]
+    pooled = float(np.sqrt(np.mean(np.square(noise))))
+    assert reading["line_noise"] == pytest.approx(pooled)
+    assert 0.007 < pooled < 0.013  # the noise put in: 0.01
+    gaps = {f"{a}-{b}": late[a].mean() - late[b].mean() for a, b in ((3, 6), (6, 9), (9, 12))}
+    assert reading["adjacent_gaps"] == pytest.approx(gaps)
+    assert reading["gaps_in_line_noise"] == pytest.approx({k: g / pooled for k, g in gaps.items()})
+    resolvable = 2 * np.sqrt(2) * pooled / np.sqrt(len(late[3]))  # 20 second-half lines
+    assert reading["resolvable_gap"] == pytest.approx(resolvable)
+    assert reading["gaps_resolved"] == sum(g > resolvable for g in gaps.values())
+    text = verdicts.figure4_sentence(reading)
+    assert f"Against the noise of one log line ({pooled:.3f})" in text
+    assert f"3→6: {gaps['3-6']:+.3f} ({gaps['3-6'] / pooled:+.1f}×)" in text
+    assert verdicts.line_noise([[1, 0.5], [2, 0.6]]) is None
+    assert verdicts.line_noise([[1, 0.1], [2, 0.3], [3, 0.2]]) == pytest.approx(0.15 / np.sqrt(2))
+
+
+def test_a_warm_start_row_is_compared_with_each_row():
+    base = _row("Baseline", 60.0, paper_average=70.0)
+    floor, start = _row("Random", 50.0), _row("Init", 58.0, stds=(2.0, 2.0))
+    text = verdicts.row_sentence(base, base, floor, ("rte", "mrpc"), start)
+    noise = np.sqrt((1 + 4 + 1 + 4) / 2) / np.sqrt(2)
+    assert (
+        f"+2.00 against the init checkpoint without continued pre-training (58.00, trial noise ±{noise:.2f})"
+        in text
+    )
+    assert "init checkpoint" not in verdicts.row_sentence(start, base, floor, ("rte", "mrpc"), start)

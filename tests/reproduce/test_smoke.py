@@ -168,6 +168,15 @@ def check_figure4_reading_equals_the_runs_curves(smoke):
     assert reading["order_easiest_first"] == sorted((1, 2), key=lambda n: -means[n - 1])
     assert reading["monotonic"] == (means[0] >= means[1])
     assert not any(math.isnan(m) for m in means)
+    late = {n: [v for s, v in run_curves[f"adaptive/rtd_acc_exit_{n}"] if s > last / 2] for n in (1, 2)}
+    assert reading["adjacent_gaps"] == pytest.approx({"1-2": means[0] - means[1]})
+    if min(len(v) for v in late.values()) < 3:  # too few lines to measure one line's noise
+        assert reading["line_noise"] is None and reading["gaps_resolved"] is None
+    else:
+        noise = np.sqrt(np.mean([np.var(np.diff(late[n])) / 2 for n in (1, 2)]))
+        assert reading["line_noise"] == pytest.approx(noise)
+        resolvable = 2 * np.sqrt(2) * noise / np.sqrt(min(len(v) for v in late.values()))
+        assert reading["gaps_resolved"] == int(means[0] - means[1] > resolvable)
 
 
 def test_smoke_budget_end_to_end(wiki_data_dir, glue_dir, tmp_path_factory):

@@ -141,7 +141,7 @@ def test_the_plan_has_one_unit_per_row_and_local_task(glue):
     assert h["learning_rate"] == 1e-4 and h["layerwise_lr_decay"] == 0 and h["num_train_epochs"] == 3
     assert h["train_batch_size"] == 32 and h["max_seq_length"] == 128 and h["double_unordered"] is False
     assert h["task_names"] == ["rte"] and h["num_trials"] == 3 and h["vocab_size"] == 30522
-    assert h["padding"] == "longest"
+    assert h["padding"] == "longest" and h["adam_bias_correction"] is True
     assert [u.spec["train_examples"] for u in plan.units[::2]] == [5, 10, 3]
     assert [u.steps for u in plan.units[::2]] == [9, 9, 9]  # 1 batch x 3 epochs x 3 trials
     doubled = make_plan(glue, hparams=validation.finetune_hparams({"double_unordered": True}))
@@ -152,7 +152,7 @@ def test_keys_change_with_what_defines_a_unit_only(glue):
     keys = [u.key for u in make_plan(glue).units]
     assert [u.key for u in make_plan(glue, output_dir="/elsewhere").units] == keys
     for changed in (
-        make_plan(glue, hparams=validation.finetune_hparams({"adam_bias_correction": True})),
+        make_plan(glue, hparams=validation.finetune_hparams({"adam_bias_correction": False})),
         make_plan(glue, num_trials=2),
         make_plan(glue, architecture={**ARCH, "vocab_size": 100}),
     ):
