@@ -131,7 +131,7 @@ class Trainer:
         dummy = {k: tf.ones([local, config.max_seq_length], tf.int32) for k in ("input_ids", "input_mask")}
         dummy["segment_ids"] = tf.zeros([local, config.max_seq_length], tf.int32)
         seed = tf.constant([0, 0], tf.int64)
-        build = lambda b: self.model(b, seed, 0).losses["disc"].numerator  # noqa: E731
+        build = lambda b: self.model(b, seed, 0).disc_probs  # noqa: E731  (every part has run)
         tf.function(lambda: self.strategy.run(build, args=(dummy,)))()
         with self.strategy.scope():
             self.optimizer._create_all_weights(self.model.trainable_variables)

@@ -63,6 +63,7 @@ ROWS = (
         2.75,
     ),
     Row("noise", "noise", "Noise (section 2; not in Table 1)", None, None),
+    Row("mlm", "mlm", "MLM (BERT; the ELECTRA paper's control, not in Table 1)", None, None),
 )
 BASELINE = "electra"
 DEFAULT_ROWS = tuple(r.label for r in ROWS if r.table1 is not None)

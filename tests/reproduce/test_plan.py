@@ -225,3 +225,13 @@ def test_an_init_checkpoint_that_does_not_fit_the_budget_is_one_line(data_dir, t
         run(**args, pretrain_hparams=fits)
     with pytest.raises(ValueError, match=r"--init_checkpoint not found: /no/such"):
         run(**{**args, "init_checkpoint": "/no/such"})
+
+
+def test_the_mlm_control_is_an_optional_row(data_dir):
+    assert "mlm" not in paper.DEFAULT_ROWS and paper.row("mlm").table1 is None
+    plan = plan_of(data_dir, labels=["mlm"])
+    unit = plan.unit("pretrain-mlm")
+    assert unit.spec["hparams"]["method"] == "mlm" and "exit_layers" not in unit.spec["hparams"]
+    assert unit.spec["config"]["mlm_mask_token_share"] == 0.8  # the method's own hparams, resolved
+    assert sorted(plan.unit(BENCHMARK).spec["rows"]) == ["electra", "mlm"]
+    assert plan.unit("finetune-mlm-rte").after == ("pretrain-mlm",)

@@ -9,6 +9,7 @@ from electra_tf.pretraining.methods import (  # noqa: F401  (each module registe
     adaptive_exit_gen,
     early_exit_disc,
     electra,
+    mlm,
     noise_and_emb_gen,
     unigram,
 )

@@ -6,7 +6,9 @@ Each step one exit j ~ Categorical(P) is drawn from the step seed (the same on e
 layers are not executed, also under `jit_compile`). Head i reads the masked positions of
 concat(h_ℓ1, …, h_ℓi) with `exit_concat`, else h_ℓi; the MLM loss is Σ_{i≤j} w_i·CE_i / Σ_{i≤j} w_i
 (`exit_loss_weights` normalised over the heads that ran); replacements are Gumbel samples of
-head j.
+head j. With `exit_heads: "exit"` only head j runs (one vocabulary projection per step, as the
+baseline's generator): its loss is K·w_j/Σ_i w_i · CE_j, so the upper exits' losses still weigh
+more and the weights average 1 (docs/methods.md, "Cost of the heads").
 
 Every `exit_update_every` steps the discriminator's RTD accuracy over the window, acc_i, is compared
 with the previous window's: diff = clip(acc_i − acc_{i−1}, −1, 1), S = α·diff·R with the
@@ -54,6 +56,11 @@ class AdaptiveExitHparams(ExitHparams):
     adaptive_alpha: float = 0.1
     # "probs" (the paper: P ← softmax(P + S)) or "logits" (z ← z + S)
     adaptive_update: str = "probs"
+    # heads trained on a step that exits at j: "all" of 1..j, or the "exit" head j alone
+    exit_heads: str = "all"
+
+
+EXIT_HEADS = ("all", "exit")
 
 
 def validate(config: configs.PretrainingConfig) -> None:
@@ -62,6 +69,8 @@ def validate(config: configs.PretrainingConfig) -> None:
     probs = hp.adaptive_init_probs
     if min(probs) < 0 or abs(sum(probs) - 1.0) > 1e-6:
         raise configs.ConfigError(f"hparam adaptive_init_probs must be >= 0 and sum to 1, got {list(probs)}")
+    if hp.exit_heads not in EXIT_HEADS:
+        raise configs.ConfigError(f"hparam exit_heads must be all or exit, got {hp.exit_heads!r}")
     if hp.adaptive_update not in UPDATE_RULES:
         raise configs.ConfigError(
             f"hparam adaptive_update must be probs or logits, got {hp.adaptive_update!r}"
@@ -232,10 +241,12 @@ class AdaptiveExitGenerator(ReplacementMethod):
         distribution: AdaptiveExitDistribution,
         temperature: float,
         gen_weight: float,
+        exit_heads: str = "all",
         name: str = "generator",
         **kwargs,
     ):
         super().__init__(name=name, **kwargs)
+        self.exit_heads = exit_heads
         self.encoder = build_encoder(tower, embedding_size)
         self.exit_layers = [int(n) for n in exit_layers]
         self.exit_concat = bool(exit_concat)
@@ -275,16 +286,20 @@ class AdaptiveExitGenerator(ReplacementMethod):
         return [tf.concat(gathered[: i + 1], axis=-1) for i in range(len(gathered))]
 
     def _branch(self, exit_index: int, hidden, input_mask, masked: MaskedBatch, table, training):
-        """Runs layers 1..ℓ_j and heads 1..j → (weighted MLM numerator, head j's logits [B, N, V])."""
+        """Runs layers 1..ℓ_j and heads 1..j (or head j alone with exit_heads "exit") →
+        (weighted MLM numerator, head j's logits [B, N, V])."""
         outputs = self.encoder.run_layers(hidden, input_mask, 0, self.exit_layers[exit_index], training)
         exits = [outputs[n - 1] for n in self.exit_layers[: exit_index + 1]]
+        inputs = self.head_inputs(exits, masked.masked_positions)
+        if self.exit_heads == "exit":
+            logits = self.heads[exit_index](inputs[-1], table)
+            ce_sum, _ = losses.mlm_loss_sums(logits, masked.masked_ids, masked.masked_weights)
+            all_weights = self.exit_loss_weights
+            return len(all_weights) * all_weights[exit_index] / sum(all_weights) * ce_sum, logits
         weights = self.exit_loss_weights[: exit_index + 1]
         numerator, logits = 0.0, None
-        heads = self.heads[: exit_index + 1]
-        for head, inputs, weight in zip(
-            heads, self.head_inputs(exits, masked.masked_positions), weights, strict=True
-        ):
-            logits = head(inputs, table)
+        for head, head_input, weight in zip(self.heads[: exit_index + 1], inputs, weights, strict=True):
+            logits = head(head_input, table)
             ce_sum, _ = losses.mlm_loss_sums(logits, masked.masked_ids, masked.masked_weights)
             numerator += weight / sum(weights) * ce_sum
         return numerator, logits
@@ -355,6 +370,7 @@ def build(config: configs.PretrainingConfig, context: BuildContext) -> AdaptiveE
         distribution,
         config.temperature,
         config.gen_weight,
+        hp.exit_heads,
     )
 
 

@@ -1,7 +1,11 @@
 """Early-Exit (Disc) (paper §3): RTD exit heads after each section of a discriminator the generator shares.
 
 The generator is the discriminator's own encoder with an MLM head (upstream's
-`untied_generator=False`: one set of encoder variables). The discriminator has one RTD head per
+`untied_generator=False`: one set of encoder variables). It runs every layer (the default), or
+with `early_exit_generator` stops where the discriminator stops: layers up to the exit section on
+an ordinary step, all of them on a probe step, its MLM head on the last layer that ran ("we share
+the parameters of the generator and discriminator" lets the exit apply to both; the paper's 1.29×
+fits a step whose generator stops too, docs/methods.md). The discriminator has one RTD head per
 section, after `exit_layers` (default 3, 6, 9, 12; the last one is upstream's
 `discriminator_predictions`, which fine-tuning and `score` use with all layers).
 
@@ -17,22 +21,30 @@ Shapes: B = batch, L = sequence length, E = embedding size, H = hidden size, K =
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 
 import tensorflow as tf
 import tf_keras
 
 from electra_tf import configs
 from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
-from electra_tf.modeling.heads import DiscriminatorHead
+from electra_tf.modeling.heads import DiscriminatorHead, gather_positions
 from electra_tf.pretraining import losses, metrics, registry
 from electra_tf.pretraining.discriminators import DiscriminatorOutput, DiscriminatorStage
-from electra_tf.pretraining.generator import ElectraGenerator, build_mlm_head
+from electra_tf.pretraining.generator import ElectraGenerator, build_mlm_head, sampled_replacement
+from electra_tf.pretraining.masking import MaskedBatch
 from electra_tf.pretraining.methods.exit_hparams import ExitHparams, validate_exits
 from electra_tf.pretraining.parts import StateLayer
-from electra_tf.pretraining.replacement import BuildContext, LossTerm
+from electra_tf.pretraining.replacement import BuildContext, LossTerm, Replacement
 
 NAME = "early_exit_disc"
+
+
+@dataclasses.dataclass(frozen=True)
+class EarlyExitHparams(ExitHparams):
+    # the tied generator stops at the exit section too (false: it runs every layer)
+    early_exit_generator: bool = False
 
 
 def validate(config: configs.PretrainingConfig) -> None:
@@ -224,10 +236,56 @@ def build_early_exit_discriminator(config: configs.PretrainingConfig) -> EarlyEx
     )
 
 
+class ExitingTiedGenerator(ElectraGenerator):
+    """The tied generator that stops where the discriminator stops: layers 1..ℓ_s of the shared
+    encoder, s = `section_to_run()` (the exit section; the last one on a probe step), then the MLM
+    head on layer ℓ_s's states. The layers beyond are not executed (`tf.switch_case`)."""
+
+    def __init__(
+        self,
+        encoder: TransformerEncoder,
+        head,
+        exit_layers: Sequence[int],
+        section_to_run: Callable[[], tf.Tensor],
+        temperature: float,
+        gen_weight: float,
+    ):
+        super().__init__(encoder, head, temperature, gen_weight)
+        self.exit_layers = [int(n) for n in exit_layers]
+        self._section_to_run = section_to_run  # the discriminator's policy decides for both
+
+    def call(
+        self, embeddings, batch: dict, masked: MaskedBatch, seeds: tf.Tensor, step_seed=None, training=False
+    ) -> Replacement:
+        """seeds: [B, 2] per-example sampling seeds."""
+        emb = embeddings(masked.masked_input_ids, batch["segment_ids"], training=training)  # [B,L,E]
+        hidden = self.encoder.project(emb)  # [B,L,H]
+        mask = batch["input_mask"]
+        branches = [
+            (lambda n=n: self.encoder.run_layers(hidden, mask, 0, n, training)[-1]) for n in self.exit_layers
+        ]
+        last = tf.switch_case(self._section_to_run(), branches)  # [B,L,H]
+        logits = self.head(gather_positions(last, masked.masked_positions), embeddings.word_embeddings)
+        mlm = LossTerm(
+            *losses.mlm_loss_sums(logits, masked.masked_ids, masked.masked_weights), self.gen_weight
+        )
+        return sampled_replacement(logits, batch, masked, seeds, self.temperature, mlm)
+
+
 def build_tied_generator(config: configs.PretrainingConfig, context: BuildContext) -> ElectraGenerator:
-    """The generator is the discriminator's encoder with an MLM head (generator sizes are unused)."""
-    return ElectraGenerator(
-        context.discriminator.encoder, build_mlm_head(config), config.temperature, config.gen_weight
+    """The generator is the discriminator's encoder with an MLM head (generator sizes are unused),
+    running every layer or, with `early_exit_generator`, to the discriminator's exit."""
+    head = build_mlm_head(config)
+    if not registry.hparams_of(config).early_exit_generator:
+        return ElectraGenerator(context.discriminator.encoder, head, config.temperature, config.gen_weight)
+    disc = context.discriminator
+    return ExitingTiedGenerator(
+        disc.encoder,
+        head,
+        disc.exit_layers,
+        disc.policy.section_to_run,
+        config.temperature,
+        config.gen_weight,
     )
 
 
@@ -235,7 +293,7 @@ registry.register(
     registry.Method(
         NAME,
         build_tied_generator,
-        hparams=ExitHparams,
+        hparams=EarlyExitHparams,
         validate=validate,
         build_discriminator=build_early_exit_discriminator,
         generator_sized=False,

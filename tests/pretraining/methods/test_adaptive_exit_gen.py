@@ -257,3 +257,43 @@ def test_pin_makes_every_sample_the_pinned_exit(rule):
     np.testing.assert_allclose(dist.probabilities().numpy(), [0.0, 1.0, 0.0, 0.0], atol=0)
     seeds = tf.cast(tf.stack([tf.fill([300], 3), tf.range(300)], axis=1), tf.int64)
     assert set(tf.map_fn(dist.sample, seeds, fn_output_signature=tf.int32).numpy()) == {1}
+
+
+def test_with_exit_heads_exit_only_the_sampled_exits_head_runs_and_is_trained():
+    """exit_heads "exit", exit j: the loss is K·w_j/Σw · CE_j of head j on concat(h_3..h_ℓj)
+    (recomputed here), heads i ≠ j get no gradient, and the replacements come from head j."""
+    model = build_pretrainer(tiny_config(exit_loss_weights=[1, 2, 3, 4], exit_heads="exit"), SPECIAL)
+    batch = batch_of(4, 32, 300, seed=3)
+    seed = tf.constant([6, 2], tf.int64)
+    model(batch, seed, 0)
+    gen = model.method
+    masked = masking.mask_inputs_per_example(
+        batch["input_ids"],
+        batch["input_mask"],
+        per_example_seeds(seed, 0, 4),
+        mask_prob=0.15,
+        max_predictions=model.max_predictions,
+        mask_id=103,
+        special_ids=(101, 102, 103),
+    )
+    emb = model.embeddings(masked.masked_input_ids, batch["segment_ids"])
+    hidden = gen.encoder.call(emb, batch["input_mask"])
+    exits = [gather_positions(hidden[n - 1], masked.masked_positions) for n in (3, 6, 9, 12)]
+    for exit_index in (0, 2):
+        force_exit(model, exit_index)
+        with tf.GradientTape() as tape:
+            out = model(batch, seed, 0, training=False)
+        logits = gen.heads[exit_index](
+            tf.concat(exits[: exit_index + 1], -1), model.embeddings.word_embeddings
+        )
+        ce, _ = losses.mlm_loss_sums(logits, masked.masked_ids, masked.masked_weights)
+        weight = 4 * [1.0, 2.0, 3.0, 4.0][exit_index] / 10.0
+        np.testing.assert_allclose(float(out.losses["mlm"].numerator), weight * float(ce), rtol=1e-5)
+        grads = tape.gradient(out.losses["mlm"].numerator, [h.trainable_variables for h in gen.heads])
+        ran = [k for k, g in enumerate(grads) if any(x is not None for x in g)]
+        assert ran == [exit_index]
+
+
+def test_exit_heads_must_be_all_or_exit():
+    with pytest.raises(configs.ConfigError, match=r"exit_heads must be all or exit, got 'some'"):
+        tiny_config(exit_heads="some")

@@ -209,3 +209,37 @@ def test_non_probe_steps_run_only_the_layers_up_to_the_exit(jit_compile, layers,
 def test_exit_layers_must_end_at_the_last_layer():
     with pytest.raises(configs.ConfigError, match=r"last of exit_layers \[1, 2, 3\] must be .*\(4\)"):
         build_pretrainer(tiny_config(4, exit_layers=[1, 2, 3], exit_loss_weights=[1, 1, 1]), SPECIAL)
+
+
+def test_with_early_exit_generator_the_generator_stops_at_the_exit_too():
+    """Non-probe step at section s: the generator executes ℓ_s layers (as the discriminator), and
+    its MLM loss is the head on layer ℓ_s's states, recomputed here layer by layer; a probe step
+    runs every layer for both. Without the hparam the generator runs every layer (above)."""
+    tf_keras.utils.set_random_seed(0)
+    config = tiny_config(4, exit_layers=[1, 2, 3, 4], exit_update_every=10, early_exit_generator=True)
+    model = build_pretrainer(config, SPECIAL)
+    batch = batch_of(4, 32, 300, seed=4)
+    seed = tf.constant([2, 3], tf.int64)
+    model(batch, seed, 0)
+    encoder = model.discriminator.encoder
+    masked = mask_like_the_pretrainer(model, batch, seed)
+    for steps, section, layers in ((1, 0, 1), (1, 2, 3), (0, 0, 4)):  # steps 0: a probe
+        _set_step(model, steps=steps, exit_section=section)
+        out = model(batch, seed, 0, training=False)
+        hidden = encoder.project(model.embeddings(masked.masked_input_ids, batch["segment_ids"]))
+        attention = encoder._attention_mask(hidden, batch["input_mask"])
+        for block in encoder.blocks[:layers]:  # a walk of our own through the first ℓ_s blocks
+            hidden = block([hidden, attention])
+        logits = model.method.head(
+            tf.gather(hidden, masked.masked_positions, batch_dims=1), model.embeddings.word_embeddings
+        )
+        expected, _ = losses.mlm_loss_sums(logits, masked.masked_ids, masked.masked_weights)
+        np.testing.assert_allclose(float(out.losses["mlm"].numerator), float(expected), rtol=1e-5)
+    counter = tf.Variable(0)
+    for i in range(len(encoder.blocks)):
+        encoder.blocks[i] = CountingBlock(encoder.blocks[i], counter)
+    for steps, section, layers in ((1, 1, 2), (0, 1, 4)):
+        _set_step(model, steps=steps, exit_section=section)
+        counter.assign(0)
+        model(batch, seed, 0, training=False)
+        assert int(counter.numpy()) == 2 * layers  # the generator's pass and the discriminator's
