@@ -12,6 +12,10 @@ Reported: the median step time → steps/s and tokens/s, the ratios to our `elec
 at the same generator size, and the peak RSS while the pair's steps ran (process-wide: the other
 pairs' models stay resident). The input pipeline is timed separately on TFRecords.
 
+A method with other readings in its registry entry (`readings`, e.g. `adaptive_exit_gen`'s
+`exit_heads=exit`, `early_exit_disc`'s `early_exit_generator`) gets one more row per reading,
+labelled `method[reading]`, beside its default one.
+
 Methods whose registry entry says the generator sizes do not apply (a tied or generator-free
 generator) are built once and compared with `electra` and the anchor at generator size 1.0 (as the
 paper's ratios imply) when it is measured, else at the first size. A method's `timing_hparams` are
@@ -61,13 +65,18 @@ MIXED_PRECISION = {"auto": "auto", "true": True, "false": False}
 
 
 def make_pairs(methods: list[str], sizes: list[float], anchor: bool):
-    """Every (method, generator size), the anchor at every size; a method without a size once."""
+    """Every (method, reading, generator size), the anchor at every size; a method without a size
+    once per reading."""
     from electra_tf.pretraining.registry import get_method
     from pretrain.step_timing import ANCHOR, Pair
 
+    def readings(method: str) -> list[tuple[str, dict]]:
+        return [("", {})] + ([] if method == ANCHOR else list(get_method(method).readings.items()))
+
     sized = [m for m in methods if get_method(m).generator_sized] + ([ANCHOR] if anchor else [])
-    pairs = [Pair(m, s) for s in sizes for m in sized]
-    return pairs + [Pair(m, None) for m in methods if not get_method(m).generator_sized]
+    pairs = [Pair(m, s, reading=r, hparams=h) for s in sizes for m in sized for r, h in readings(m)]
+    sizeless = [m for m in methods if not get_method(m).generator_sized]
+    return pairs + [Pair(m, None, reading=r, hparams=h) for m in sizeless for r, h in readings(m)]
 
 
 def build_pair(pair, base_hparams: dict) -> None:
@@ -77,6 +86,7 @@ def build_pair(pair, base_hparams: dict) -> None:
 
     hparams = {
         **base_hparams,
+        **pair.hparams,
         "method": configs.BASELINE_METHOD if pair.method == ANCHOR else pair.method,
         "generator_hidden_size": pair.generator_hidden_size or 1.0,
         "train_batch_size": FLAGS.batch_size,

@@ -21,7 +21,8 @@ ANCHOR = "tfm_anchor"
 
 @dataclasses.dataclass
 class Pair:
-    """One timed configuration: a method (or the anchor) at a generator size."""
+    """One timed configuration: a method (or the anchor) at a generator size, in one of its
+    readings ("" = the default; `hparams`: the reading's, from the registry's `readings`)."""
 
     method: str
     generator_hidden_size: float | None  # None: the method has no generator size of its own
@@ -29,10 +30,17 @@ class Pair:
     config: object = None  # its PretrainingConfig
     times: list[float] = dataclasses.field(default_factory=list)
     peak_rss_mb: float = 0.0
+    reading: str = ""
+    hparams: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The method with its reading, e.g. `early_exit_disc[early_exit_generator]`."""
+        return f"{self.method}[{self.reading}]" if self.reading else self.method
 
     @property
     def label(self) -> str:
-        return f"{self.method} (gen {size_text(self.generator_hidden_size)})"
+        return f"{self.name} (gen {size_text(self.generator_hidden_size)})"
 
 
 def size_text(size: float | None) -> str:
@@ -173,7 +181,7 @@ def input_records_per_sec(
 def _baseline(pairs: list[Pair], method: str, size: float | None) -> Pair | None:
     """The `method` pair at `size`; for a method without a size: at 1.0 (the paper's ratios
     imply a discriminator-sized generator), else the first one."""
-    candidates = [p for p in pairs if p.method == method]
+    candidates = [p for p in pairs if p.method == method and not p.reading]
     for p in candidates:
         if p.generator_hidden_size == (size if size is not None else 1.0):
             return p
@@ -197,6 +205,7 @@ def results(pairs: list[Pair], tokens_per_step: int) -> tuple[str, list[dict]]:
         rows.append(
             dict(
                 method=p.method,
+                reading=p.reading,
                 generator_hidden_size=p.generator_hidden_size,
                 steps_per_sec=rate[id(p)],
                 tokens_per_sec=rate[id(p)] * tokens_per_step,
@@ -207,7 +216,7 @@ def results(pairs: list[Pair], tokens_per_step: int) -> tuple[str, list[dict]]:
         )
         shown = ["—" if r is None else f"{r:.3f}×" for r in ratios.values()]
         lines.append(
-            f"| {p.method} | {size_text(p.generator_hidden_size)} | {rate[id(p)]:.3f} | "
+            f"| {p.name} | {size_text(p.generator_hidden_size)} | {rate[id(p)]:.3f} | "
             f"{rate[id(p)] * tokens_per_step:.0f} | {shown[0]} | {shown[1]} | {p.peak_rss_mb:.0f} |"
         )
     return "\n".join(lines), rows

@@ -19,6 +19,9 @@ class Row:
     embeddings_from_baseline: initialise the embeddings from the baseline row's checkpoint
       (`emb_gen_init_checkpoint`; the paper took a 1M-step ELECTRA-small, we take our own baseline
       at the same budget).
+    hparams: the method's hparams of this row (another reading of a Table 1 row, e.g. the exit
+      methods' faster readings of issue 30).
+    reading_of: the Table 1 row this row is another reading of (None for the others).
     """
 
     label: str
@@ -27,6 +30,8 @@ class Row:
     table1: dict[str, float] | None
     steps_per_sec: float | None
     embeddings_from_baseline: bool = False
+    hparams: dict | None = None
+    reading_of: str | None = None
 
 
 def _scores(*values: float) -> dict[str, float]:
@@ -62,11 +67,30 @@ ROWS = (
         _scores(49.27, 87.38, 83.82, 82.96, 88.33, 77.39, 84.38, 62.81),
         2.75,
     ),
+    Row(
+        "adaptive_exit_gen_exit",
+        "adaptive_exit_gen",
+        "Adaptive Early-Exit (Gen), exit head only",
+        None,
+        None,
+        hparams={"exit_heads": "exit"},
+        reading_of="adaptive_exit_gen",
+    ),
+    Row(
+        "early_exit_disc_gen",
+        "early_exit_disc",
+        "Early-Exit (Disc), generator exits too",
+        None,
+        None,
+        hparams={"early_exit_generator": True},
+        reading_of="early_exit_disc",
+    ),
     Row("noise", "noise", "Noise (section 2; not in Table 1)", None, None),
     Row("mlm", "mlm", "MLM (BERT; the ELECTRA paper's control, not in Table 1)", None, None),
 )
 BASELINE = "electra"
 DEFAULT_ROWS = tuple(r.label for r in ROWS if r.table1 is not None)
+READING_ROWS = tuple(r.label for r in ROWS if r.reading_of)  # the exit methods' other readings
 RANDOM_INIT_TITLE = "Random init (no pre-training)"
 # Figure 4: exits after generator layers 3, 6, 9, 12 of 12; lower exits should give the
 # discriminator easier replacements (higher RTD accuracy), exit 3 the easiest.

@@ -95,7 +95,7 @@ def pretrain_hparams(
     method has, held-out records when `$DATA_DIR/eval_tfrecords/` exists, the init checkpoint (if
     any), the embeddings for Emb-Gen (Pre-trained) (the init checkpoint's, else the baseline's), then
     `overrides`."""
-    hparams: dict[str, Any] = {**budget.pretrain, "method": row.method}
+    hparams: dict[str, Any] = {**budget.pretrain, "method": row.method, **(row.hparams or {})}
     known = method_hparam_names(row.method)
     hparams.update({k: v for k, v in budget.exits_for(row.method).items() if k in known})
     if os.path.isdir(os.path.join(data_dir, "eval_tfrecords")):

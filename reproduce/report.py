@@ -49,6 +49,16 @@ def read_cell(results_json: str, task: str) -> dict:
     }
 
 
+def dev_examples(data_dir: str, task: str) -> int | None:
+    """The examples of the task's dev file under `data_dir/finetuning_data` (None if unreadable)."""
+    from finetune.glue_tasks import TaskError, find_task_dir, read_examples
+
+    try:
+        return len(read_examples(task, find_task_dir(data_dir, get_task(task)), "dev"))
+    except (TaskError, OSError, ValueError):
+        return None
+
+
 def exit_shares(curves: dict, layers: list[int]) -> dict[int, float] | None:
     """Where a run's exits were (see the module docstring), None without exit scalars."""
     p_series = [curves.get(f"adaptive/p_{n}") for n in layers]
@@ -123,6 +133,7 @@ def build_table(plan: Plan, records: dict[str, dict]) -> dict:
                 "cells": cells,
                 "glue_average": _json_number(average),
                 "speed": _speed(plan, row, records, timed) if row else None,
+                "reading_of": row.reading_of if row else None,
                 "paper": _paper_values(row, plan.tasks),
             }
         )
@@ -136,6 +147,7 @@ def build_table(plan: Plan, records: dict[str, dict]) -> dict:
         "init_checkpoint": plan.init_checkpoint or None,
         "tasks": list(plan.tasks),
         "metrics": {t: get_task(t).headline_metric for t in plan.tasks},
+        "dev_examples": {t: dev_examples(plan.data_dir, t) for t in plan.tasks},
         "num_trials": plan.num_trials,
         "benchmark_file": bench["result"]["file"] if bench else None,
         "rows": rows,

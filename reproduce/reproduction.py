@@ -105,8 +105,9 @@ def dry_run_text(plan: Plan) -> str:
 
 def default_rows(plan_budget) -> list[str]:
     """Table 1's rows less those the budget leaves out (the warm budget's Emb-Gen: with every
-    row's embeddings from the real encoder it is Emb-Gen (Pre-trained))."""
-    return [label for label in paper.DEFAULT_ROWS if label not in plan_budget.skip_rows]
+    row's embeddings from the real encoder it is Emb-Gen (Pre-trained)), plus its extra rows."""
+    rows = [label for label in paper.DEFAULT_ROWS if label not in plan_budget.skip_rows]
+    return rows + list(plan_budget.extra_rows)
 
 
 def warm_start(plan_budget, init_checkpoint: str, cache_dir: str, dry_run: bool, log) -> str:

@@ -68,16 +68,44 @@ def figure4_reading(curves: dict[str, dict], exit_layers) -> dict | None:
     return None
 
 
-def _trial_noise(a: dict, b: dict, tasks) -> float:
-    """Std of the difference of two rows' task averages from their per-task trial stds."""
-    terms = [(a["cells"][t]["std"] or 0.0) ** 2 + (b["cells"][t]["std"] or 0.0) ** 2 for t in tasks]
+CORRELATIONS = ("mcc", "pearson", "spearman")
+
+
+def noise_floor(metric: str, dev_examples: int | None) -> float:
+    """The least std a task's score can be credited with, in points: a binomial error of the dev
+    set, 100·√(0.25/n) for accuracy and F1 (p = ½, the widest), 100/√n for a correlation (its
+    standard error near 0). A collapsed fine-tuning (every trial predicting one class) has a trial
+    std of 0 but still this much sampling error. 0 without a dev size."""
+    if not dev_examples:
+        return 0.0
+    return (100.0 if metric in CORRELATIONS else 50.0) / math.sqrt(dev_examples)
+
+
+def _trial_noise(a: dict, b: dict, tasks, floors: dict[str, float] | None = None) -> float:
+    """Std of the difference of two rows' task averages from their per-task trial stds, each at
+    least the task's `floors` value (`noise_floor`)."""
+    floors = floors or {}
+
+    def var(row, t):
+        return max(row["cells"][t]["std"] or 0.0, floors.get(t, 0.0)) ** 2
+
+    terms = [var(a, t) + var(b, t) for t in tasks]
     return math.sqrt(sum(terms) / len(tasks)) / math.sqrt(len(tasks))
 
 
-def row_sentence(row: dict, base: dict, floor: dict, tasks, start: dict | None = None) -> str:
+def row_sentence(
+    row: dict,
+    base: dict,
+    floor: dict,
+    tasks,
+    start: dict | None = None,
+    floors: dict[str, float] | None = None,
+    parent: dict | None = None,
+) -> str:
     """One sentence: the row's GLUE average against the baseline's, the floor's and (with a warm
     start) the init checkpoint's without continued pre-training, and its speed, each beside the
-    paper's."""
+    paper's. `floors`: each task's `noise_floor`; `parent`: the Table 1 row this row is another
+    reading of (its GLUE average and speed are compared too)."""
     if row["glue_average"] is None or base["glue_average"] is None:
         return f"**{row['title']}**: not fine-tuned on every task yet."
     avg = row["glue_average"]
@@ -86,7 +114,7 @@ def row_sentence(row: dict, base: dict, floor: dict, tasks, start: dict | None =
         parts.append(f"GLUE average {avg:.2f} (paper {row['paper']['glue_average']:.2f} over these tasks)")
     else:
         delta = avg - base["glue_average"]
-        noise = _trial_noise(row, base, tasks)
+        noise = _trial_noise(row, base, tasks, floors)
         text = f"GLUE average {avg:.2f}, {delta:+.2f} against the baseline (trial noise ±{noise:.2f})"
         if row["paper"]:
             p_delta = row["paper"]["glue_average"] - base["paper"]["glue_average"]
@@ -101,8 +129,14 @@ def row_sentence(row: dict, base: dict, floor: dict, tasks, start: dict | None =
     if floor["glue_average"] is not None and row is not floor:
         gain = avg - floor["glue_average"]
         parts.append(f"{gain:+.2f} against the random-init floor ({floor['glue_average']:.2f})")
+    if parent and parent["glue_average"] is not None:
+        noise = _trial_noise(row, parent, tasks, floors)
+        text = f"{avg - parent['glue_average']:+.2f} against {parent['title']} (noise ±{noise:.2f})"
+        if row["speed"] and parent["speed"]:
+            text += f", {row['speed']['steps_per_sec'] / parent['speed']['steps_per_sec']:.2f}× its steps/s"
+        parts.append(text)
     if start and start["glue_average"] is not None and row is not start:
-        noise = _trial_noise(row, start, tasks)
+        noise = _trial_noise(row, start, tasks, floors)
         parts.append(
             f"{avg - start['glue_average']:+.2f} against the init checkpoint without continued "
             f"pre-training ({start['glue_average']:.2f}, trial noise ±{noise:.2f})"
@@ -161,11 +195,23 @@ def readme(table: dict, markdown: str, figures: list[str]) -> str:
     base = next(r for r in rows if r["label"] == paper.BASELINE)
     floor = rows[-1]
     start = next((r for r in rows if r["label"] == INIT_CHECKPOINT), None)
+    floors = {
+        t: noise_floor(table["metrics"][t], table.get("dev_examples", {}).get(t)) for t in table["tasks"]
+    }
+    by_label = {r["label"]: r for r in rows}
+
+    def parent(r):
+        return by_label.get(r.get("reading_of") or "")
+
     lines = [
         f"# Reproduction of the paper's Table 1 and Figure 4 — budget `{table['budget']}`",
         "",
         markdown,
-        *[f"- {row_sentence(r, base, floor, table['tasks'], start)}" for r in rows if r is not floor],
+        *[
+            f"- {row_sentence(r, base, floor, table['tasks'], start, floors, parent(r))}"
+            for r in rows
+            if r is not floor
+        ],
         f"- {figure4_sentence(table.get('figure4'))}",
         "",
         *[f"![{name}]({name})" for name in figures],

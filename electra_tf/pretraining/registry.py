@@ -35,6 +35,8 @@ class Method:
     generator_sized: whether `generator_hidden_size` / `generator_layers` shape a generator of its
       own (false for a tied or generator-free method; the benchmark times such a method once).
     timing_hparams: hparams the benchmark merges in to time the method's steady state.
+    readings: other readings of the method, label → hparams (e.g. {"exit_heads=exit":
+      {"exit_heads": "exit"}}); the benchmark times each beside the default one.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Method:
     build_discriminator: Callable | None = None
     generator_sized: bool = True
     timing_hparams: dict = dataclasses.field(default_factory=dict)
+    readings: dict[str, dict] = dataclasses.field(default_factory=dict)
 
     def hparam_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(self.hparams)) if self.hparams else ()

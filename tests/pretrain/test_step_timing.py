@@ -118,3 +118,26 @@ def test_build_trainer_pins_the_generators_exit_and_merges_the_timing_hparams():
     np.testing.assert_array_equal(trainer.model.method.distribution.probabilities().numpy(), [0.0, 1.0])
     with pytest.raises(ValueError, match="exit layer 3 is not one of exit_layers"):
         trainer.model.method.pin_exit(3)
+
+
+def test_every_reading_of_an_exit_method_is_a_row_beside_the_baseline():
+    from pretrain.benchmark import make_pairs
+
+    pairs = make_pairs(["electra", "adaptive_exit_gen", "early_exit_disc"], [0.25, 1.0], anchor=False)
+    assert [p.label for p in pairs] == [
+        "electra (gen 0.25)",
+        "adaptive_exit_gen (gen 0.25)",
+        "adaptive_exit_gen[exit_heads=exit] (gen 0.25)",
+        "electra (gen 1)",
+        "adaptive_exit_gen (gen 1)",
+        "adaptive_exit_gen[exit_heads=exit] (gen 1)",
+        "early_exit_disc (gen —)",
+        "early_exit_disc[early_exit_generator] (gen —)",
+    ]
+    assert pairs[2].hparams == {"exit_heads": "exit"} and pairs[7].hparams == {"early_exit_generator": True}
+    for p, t in zip(pairs, (2.0, 1.0, 0.5, 4.0, 2.0, 1.0, 2.0, 1.0), strict=True):
+        p.times = [t]
+    table, rows = results(pairs, tokens_per_step=1)
+    assert rows[2]["reading"] == "exit_heads=exit" and rows[2]["ratio_to_electra"] == 4.0  # vs gen 0.25
+    assert rows[7]["ratio_to_electra"] == 4.0  # a sizeless reading: vs electra at 1.0
+    assert "| early_exit_disc[early_exit_generator] | — |" in table

@@ -156,7 +156,16 @@ def test_a_warm_start_starts_every_row_from_it_and_fine_tunes_it_as_it_is(data_d
 
     warm = BUDGETS["warm"]
     labels = default_rows(warm)
-    assert labels == ["electra", "emb_gen_pretrained", "early_exit_disc", "adaptive_exit_gen"]
+    assert labels == [
+        "electra",
+        "emb_gen_pretrained",
+        "early_exit_disc",
+        "adaptive_exit_gen",
+        "adaptive_exit_gen_exit",
+        "early_exit_disc_gen",
+    ]
+    assert default_rows(BUDGETS["cpu"]) == [*paper.DEFAULT_ROWS, *paper.READING_ROWS]
+    assert default_rows(BUDGETS["smoke"]) == list(paper.DEFAULT_ROWS)
     plan = plan_of(data_dir, budget="warm", labels=labels, init_checkpoint="/models/minilm")
     for unit in (u for u in plan.units if u.kind == PRETRAIN):
         assert unit.spec["hparams"]["init_checkpoint"] == "/models/minilm"
@@ -169,8 +178,16 @@ def test_a_warm_start_starts_every_row_from_it_and_fine_tunes_it_as_it_is(data_d
     # the generator's exits at the paper's 3/6/9/12 of 12; the 6-layer discriminator's at its quarters
     assert plan.unit("pretrain-adaptive_exit_gen").spec["hparams"]["exit_layers"] == [3, 6, 9, 12]
     assert plan.unit("pretrain-early_exit_disc").spec["hparams"]["exit_layers"] == [2, 3, 5, 6]
+    # the exit methods' other readings: the same exits, one hparam more
+    fast_gen = plan.unit("pretrain-adaptive_exit_gen_exit").spec["hparams"]
+    assert fast_gen["exit_heads"] == "exit" and fast_gen["exit_layers"] == [3, 6, 9, 12]
+    fast_disc = plan.unit("pretrain-early_exit_disc_gen").spec["hparams"]
+    assert fast_disc["early_exit_generator"] is True and fast_disc["exit_layers"] == [2, 3, 5, 6]
+    assert "early_exit_disc_gen@5" in plan.unit(BENCHMARK).spec["rows"]
     rows = plan.unit(BENCHMARK).spec["rows"]
-    assert sorted(k for k in rows if k.startswith("early")) == [f"early_exit_disc@{n}" for n in (2, 3, 5, 6)]
+    assert sorted(k for k in rows if k.startswith("early_exit_disc@")) == [
+        f"early_exit_disc@{n}" for n in (2, 3, 5, 6)
+    ]
     assert all("init_checkpoint" not in r["hparams"] for r in rows.values())
     names = [u.name for u in plan.units if u.kind == FINETUNE]
     assert names[-4:] == [

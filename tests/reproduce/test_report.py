@@ -134,3 +134,31 @@ def test_a_warm_start_row_is_compared_with_each_row():
         in text
     )
     assert "init checkpoint" not in verdicts.row_sentence(start, base, floor, ("rte", "mrpc"), start)
+
+
+def test_a_collapsed_fine_tuning_cannot_shrink_the_noise_below_the_dev_sets_binomial_error():
+    """The smoke report's case: Emb-Gen +0.21 against the baseline, every trial one class (std 0).
+    With the floor (RTE 277 and MRPC 408 dev examples: 50/√n points) it is too close to tell."""
+    tasks = ("rte", "mrpc")
+    base = _row("Baseline", 60.0, stds=(0.0, 0.0), paper_average=70.0)
+    collapsed = _row("Emb-Gen", 60.21, stds=(0.0, 0.0), paper_average=60.0)
+    floor = _row("Random", 50.0)
+    assert "disagrees" in verdicts.row_sentence(collapsed, base, floor, tasks)  # no floor: ±0.00
+    floors = {"rte": verdicts.noise_floor("accuracy", 277), "mrpc": verdicts.noise_floor("accuracy", 408)}
+    assert floors["rte"] == pytest.approx(50 / np.sqrt(277))
+    noise = np.sqrt((2 * floors["rte"] ** 2 + 2 * floors["mrpc"] ** 2) / 2) / np.sqrt(2)
+    text = verdicts.row_sentence(collapsed, base, floor, tasks, floors=floors)
+    assert f"+0.21 against the baseline (trial noise ±{noise:.2f})" in text and "too close to tell" in text
+    assert verdicts.noise_floor("mcc", 1043) == pytest.approx(100 / np.sqrt(1043))
+    assert verdicts.noise_floor("accuracy", None) == 0.0
+
+
+def test_a_reading_row_is_compared_with_the_row_it_reads_differently():
+    tasks = ("rte", "mrpc")
+    base, floor = _row("Baseline", 60.0, paper_average=70.0), _row("Random", 50.0)
+    parent = _row("Early-Exit (Disc)", 58.0)
+    parent["speed"] = {"steps_per_sec": 2.0, "ratio": 1.0}
+    fast = _row("Early-Exit (Disc), generator exits too", 57.0)
+    fast["speed"] = {"steps_per_sec": 3.0, "ratio": 1.5}
+    text = verdicts.row_sentence(fast, base, floor, tasks, parent=parent)
+    assert "-1.00 against Early-Exit (Disc) (noise ±1.00), 1.50× its steps/s" in text

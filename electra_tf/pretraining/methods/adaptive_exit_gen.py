@@ -381,5 +381,6 @@ registry.register(
         hparams=AdaptiveExitHparams,
         validate=validate,
         timing_hparams={"exit_update_every": 10**9},  # no P update while timed: a pinned exit stays
+        readings={"exit_heads=exit": {"exit_heads": "exit"}},
     )
 )

@@ -298,5 +298,6 @@ registry.register(
         build_discriminator=build_early_exit_discriminator,
         generator_sized=False,
         timing_hparams={"exit_update_every": 10**9},  # no probe after the first step: the exit stays pinned
+        readings={"early_exit_generator": {"early_exit_generator": True}},
     )
 )
