@@ -46,7 +46,7 @@ VALIDATION_FINETUNE = {
     "padding": "longest",
     "adam_bias_correction": True,
 }
-WARM_STEPS = 600
+WARM_STEPS = 400
 # The exit methods' faster readings (issue 30), rows of the cpu and warm budgets (reproduce/paper.py).
 _READING_ROWS = ("adaptive_exit_gen_exit", "early_exit_disc_gen")
 
@@ -165,6 +165,7 @@ BUDGETS = {
             "generator_layers": 2.0,
             "log_every": 25,
             "save_checkpoints_steps": 200,
+            "keep_checkpoint_max": 2,
         },
         exits={"exit_layers": [3, 6, 9, 12], "exit_update_every": 25},
         method_exits={"early_exit_disc": {"exit_layers": [2, 3, 5, 6]}},
