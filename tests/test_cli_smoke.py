@@ -162,7 +162,7 @@ def test_reproduce_paper(tmp_path):
     assert proc.returncode == 1
     assert _error_lines(proc) == [
         "reproduce_paper: error: --methods: unknown row 'bert'; rows: electra, emb_gen, emb_gen_pretrained, "
-        "early_exit_disc, adaptive_exit_gen, noise"
+        "early_exit_disc, adaptive_exit_gen, adaptive_exit_gen_exit, early_exit_disc_gen, noise, mlm"
     ]
     proc = run_program("scripts/reproduce_paper.py", f"--data_dir={tmp_path}", "--budget=paper", "--dry_run")
     assert proc.returncode == 0, proc.stderr

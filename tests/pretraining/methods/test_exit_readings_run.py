@@ -17,7 +17,7 @@ from tests.pretrain.helpers import (
 )
 from tests.pretraining.methods.helpers import TINY_ADAPTIVE_EXITS
 
-SHORT = dict(num_train_steps=8, num_warmup_steps=2, learning_rate=1e-3, log_every=4, save_checkpoints_steps=3)
+SHORT = dict(num_train_steps=6, num_warmup_steps=2, learning_rate=1e-3, log_every=3, save_checkpoints_steps=2)
 READINGS = {
     "adaptive_exit_gen": dict(
         TINY_ADAPTIVE_EXITS, exit_heads="exit", adaptive_init_probs=[0.5, 0.5], exit_update_every=3, **SHORT
@@ -36,8 +36,8 @@ SCALARS = {
     "early_exit_disc": ("early_exit/section_acc_1", "early_exit/exit_layer"),
 }
 KEPT = {
-    "adaptive_exit_gen": ("method", "exit_layers", "exit_heads"),
-    "early_exit_disc": ("method", "exit_layers"),
+    "adaptive_exit_gen": ("method", "exit_layers", "exit_loss_weights", "adaptive_init_probs", "exit_heads"),
+    "early_exit_disc": ("method", "exit_layers", "exit_loss_weights", "early_exit_generator"),
 }
 
 
@@ -46,7 +46,7 @@ KEPT = {
 def test_a_faster_reading_trains_resumes_exactly_and_converts(method, wiki_data_dir, tmp_path):
     hparams = READINGS[method]
     prefix = f"reading_{method}"
-    run_straight_and_resumed(wiki_data_dir, prefix, 4, **hparams)
+    run_straight_and_resumed(wiki_data_dir, prefix, 3, **hparams)
     models = os.path.join(wiki_data_dir, "models")
     assert_same_values(
         checkpoint_values(os.path.join(models, f"{prefix}_straight")),
@@ -54,7 +54,7 @@ def test_a_faster_reading_trains_resumes_exactly_and_converts(method, wiki_data_
     )
     curves = read_scalars(os.path.join(models, f"{prefix}_straight"))
     for tag in SCALARS[method]:
-        assert [step for step, _ in curves[tag]] == [4, 8], tag
+        assert [step for step, _ in curves[tag]] == [3, 6], tag
     kept = {k: hparams[k] for k in KEPT[method]}
     state = "/distribution/" if method == "adaptive_exit_gen" else "/policy/"
     assert_round_trip(
