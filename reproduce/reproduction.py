@@ -83,8 +83,9 @@ def dry_run_text(plan: Plan) -> str:
             )
     count = sum(u.kind == FINETUNE for u in plan.units)
     ft_hours = finetune_steps / (base_rate * FINETUNE_STEPS_PER_BASELINE_STEP) / 3600
+    models = len(plan.rows) + len(plan.reference_labels)
     lines.append(
-        f"| {count} fine-tunings ({len(plan.tasks)} tasks × {len(plan.rows) + len(plan.reference_labels)} models × "
+        f"| {count} fine-tunings ({len(plan.tasks)} tasks × {models} models × "
         f"{plan.num_trials} trials) | {finetune_steps:,} | {ft_hours:.1f} (assumed: "
         f"{FINETUNE_STEPS_PER_BASELINE_STEP:g}× the baseline's steps/s) |"
     )
