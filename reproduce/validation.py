@@ -183,7 +183,7 @@ def plan_units(
     weights: str,
     num_trials: int = 3,
     hparams: Mapping | None = None,
-    sst_max_train_examples: int = 8000,
+    sst_max_train_examples: int = 4000,
     rate: float = ASSUMED_EXAMPLES_PER_SECOND,
 ) -> ValidationPlan:
     """One FINETUNE unit per (row, local task), in `tasks` order, each task's pretrained row first.

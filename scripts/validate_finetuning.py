@@ -56,7 +56,7 @@ def define_flags() -> None:
     flags.DEFINE_integer("num_trials", 3, "Fine-tuning trials per (model, task).")
     flags.DEFINE_string("finetune_hparams", "{}", "JSON (or file) merged over the fixed fine-tuning hparams.")
     flags.DEFINE_integer(
-        "sst_max_train_examples", 8000, "SST-2's cap when one trial on all would exceed 40 min; 0: none."
+        "sst_max_train_examples", 4000, "SST-2's cap when one trial on all would exceed 40 min; 0: none."
     )
     flags.DEFINE_bool("report_only", False, "Write the report from the units finished so far; train nothing.")
     flags.DEFINE_list(
