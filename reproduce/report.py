@@ -202,6 +202,7 @@ def write_report(plan: Plan, records: dict[str, dict], output_dir: str) -> dict:
     }
     gen_exits = plan.budget.exit_layers_for("adaptive_exit_gen")
     table["figure4"] = verdicts.figure4_reading(curves, gen_exits)
+    table["competence"] = verdicts.competence(curves)
     atomic.write_text(os.path.join(folder, "table1.json"), json.dumps(table, indent=1) + "\n")
     markdown = to_markdown(table)
     atomic.write_text(os.path.join(folder, "table1.md"), markdown)

@@ -81,6 +81,43 @@ def noise_floor(metric: str, dev_examples: int | None) -> float:
     return (100.0 if metric in CORRELATIONS else 50.0) / math.sqrt(dev_examples)
 
 
+COMPETENT_AUC = 0.85  # issue 26: a discriminator that can read keeps disc/auc_unigram at or above this
+
+
+def competence(curves: dict[str, dict], bar: float = COMPETENT_AUC) -> dict[str, dict]:
+    """Per row, from its `disc/auc_unigram` log lines: the lowest value, the log steps below `bar`
+    and the first step from which every later line is at or above it (None if the last is below)."""
+    out = {}
+    for label, run in curves.items():
+        points = run.get("disc/auc_unigram") or []
+        if not points:
+            continue
+        below = [step for step, v in points if v < bar]
+        later = [step for step, _ in points if not below or step > below[-1]]
+        out[label] = {
+            "min": min(v for _, v in points),
+            "log_lines": len(points),
+            "below": below,
+            "held_from": later[0] if later else None,
+        }
+    return out
+
+
+def competence_sentence(reading: dict[str, dict], titles: dict[str, str], bar: float = COMPETENT_AUC) -> str:
+    if not reading:
+        return "Discriminator competence: no run logged `disc/auc_unigram`."
+    held = [titles.get(k, k) for k, r in reading.items() if not r["below"]]
+    fell = [
+        f"{titles.get(k, k)} (min {r['min']:.3f}; below at step(s) {', '.join(map(str, r['below']))}"
+        + (f", at or above from step {r['held_from']} on)" if r["held_from"] is not None else "; never held)")
+        for k, r in reading.items()
+        if r["below"]
+    ]
+    text = f"Discriminator competence (`disc/auc_unigram` ≥ {bar} at every log line): "
+    text += f"held by {', '.join(held) or 'no row'}"
+    return text + (f"; not by {'; '.join(fell)}." if fell else ".")
+
+
 def _trial_noise(a: dict, b: dict, tasks, floors: dict[str, float] | None = None) -> float:
     """Std of the difference of two rows' task averages from their per-task trial stds, each at
     least the task's `floors` value (`noise_floor`)."""
@@ -213,6 +250,7 @@ def readme(table: dict, markdown: str, figures: list[str]) -> str:
             if r is not floor
         ],
         f"- {figure4_sentence(table.get('figure4'))}",
+        f"- {competence_sentence(table.get('competence', {}), {r['label']: r['title'] for r in rows})}",
         "",
         *[f"![{name}]({name})" for name in figures],
         "",

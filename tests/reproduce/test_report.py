@@ -162,3 +162,22 @@ def test_a_reading_row_is_compared_with_the_row_it_reads_differently():
     fast["speed"] = {"steps_per_sec": 3.0, "ratio": 1.5}
     text = verdicts.row_sentence(fast, base, floor, tasks, parent=parent)
     assert "-1.00 against Early-Exit (Disc) (noise ±1.00), 1.50× its steps/s" in text
+
+
+def test_competence_names_the_rows_that_fell_below_the_bar_and_when():
+    curves = {
+        "electra": {"disc/auc_unigram": [[25, 0.80], [50, 0.86], [75, 0.84], [100, 0.90]]},
+        "emb_gen": {"disc/auc_unigram": [[25, 0.88], [50, 0.91]]},
+        "noise": {"disc/auc": [[25, 0.5]]},
+    }
+    reading = verdicts.competence(curves)
+    assert set(reading) == {"electra", "emb_gen"}
+    assert reading["electra"] == {"min": 0.80, "log_lines": 4, "below": [25, 75], "held_from": 100}
+    assert reading["emb_gen"] == {"min": 0.88, "log_lines": 2, "below": [], "held_from": 25}
+    text = verdicts.competence_sentence(reading, {"electra": "Baseline", "emb_gen": "Emb-Gen"})
+    assert (
+        "held by Emb-Gen; not by Baseline (min 0.800; below at step(s) 25, 75, at or above from step 100 on)."
+        in text
+    )
+    falling = verdicts.competence({"x": {"disc/auc_unigram": [[1, 0.9], [2, 0.7]]}})
+    assert falling["x"]["held_from"] is None

@@ -179,6 +179,18 @@ def check_figure4_reading_equals_the_runs_curves(smoke):
         assert reading["gaps_resolved"] == int(means[0] - means[1] > resolvable)
 
 
+def check_competence_equals_the_runs_curves(smoke):
+    out, table = smoke["output_dir"], smoke["table"]
+    for label in paper.DEFAULT_ROWS:
+        points = read(os.path.join(out, "units", f"pretrain-{label}.json"))["result"]["curves"][
+            "disc/auc_unigram"
+        ]
+        reading = table["competence"][label]
+        assert reading["min"] == pytest.approx(min(v for _, v in points))
+        assert reading["below"] == [s for s, v in points if v < 0.85]
+    assert "Discriminator competence" in read(os.path.join(out, "report", "README.md"), as_json=False)
+
+
 def test_smoke_budget_end_to_end(wiki_data_dir, glue_dir, tmp_path_factory):
     """One test (one xdist worker) for the one expensive run; each check names what it asserts."""
     smoke = smoke_runs(wiki_data_dir, glue_dir, tmp_path_factory)
@@ -187,3 +199,4 @@ def test_smoke_budget_end_to_end(wiki_data_dir, glue_dir, tmp_path_factory):
     check_every_glue_number_equals_its_results_file(smoke)
     check_every_speed_equals_the_benchmark_file_and_the_runs_exits(smoke)
     check_figure4_reading_equals_the_runs_curves(smoke)
+    check_competence_equals_the_runs_curves(smoke)
