@@ -43,12 +43,16 @@ class ElectraGenerator(ReplacementMethod):
     ) -> Replacement:
         """seeds: [B, 2] per-example sampling seeds (step_seed, the [2] step seed, is unused)."""
         emb = embeddings(masked.masked_input_ids, batch["segment_ids"], training=training)  # [B,L,E]
-        hidden = self.encoder(emb, batch["input_mask"], training=training)[-1]  # [B,L,H]
+        hidden = self.last_states(emb, batch["input_mask"], training)  # [B,L,H]
         logits = self.head(gather_positions(hidden, masked.masked_positions), embeddings.word_embeddings)
         mlm = LossTerm(
             *losses.mlm_loss_sums(logits, masked.masked_ids, masked.masked_weights), self.gen_weight
         )
         return sampled_replacement(logits, batch, masked, seeds, self.temperature, mlm)
+
+    def last_states(self, embeddings: tf.Tensor, input_mask: tf.Tensor, training) -> tf.Tensor:
+        """[B, L, E] embeddings → the states the MLM head reads, [B, L, H]: every layer's last."""
+        return self.encoder(embeddings, input_mask, training=training)[-1]
 
 
 def sampled_replacement(

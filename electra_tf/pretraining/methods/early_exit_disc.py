@@ -29,14 +29,13 @@ import tf_keras
 
 from electra_tf import configs
 from electra_tf.modeling.encoder import TransformerEncoder, build_encoder
-from electra_tf.modeling.heads import DiscriminatorHead, gather_positions
+from electra_tf.modeling.heads import DiscriminatorHead
 from electra_tf.pretraining import losses, metrics, registry
 from electra_tf.pretraining.discriminators import DiscriminatorOutput, DiscriminatorStage
-from electra_tf.pretraining.generator import ElectraGenerator, build_mlm_head, sampled_replacement
-from electra_tf.pretraining.masking import MaskedBatch
+from electra_tf.pretraining.generator import ElectraGenerator, build_mlm_head
 from electra_tf.pretraining.methods.exit_hparams import ExitHparams, validate_exits
 from electra_tf.pretraining.parts import StateLayer
-from electra_tf.pretraining.replacement import BuildContext, LossTerm, Replacement
+from electra_tf.pretraining.replacement import BuildContext, LossTerm
 
 NAME = "early_exit_disc"
 
@@ -254,22 +253,14 @@ class ExitingTiedGenerator(ElectraGenerator):
         self.exit_layers = [int(n) for n in exit_layers]
         self._section_to_run = section_to_run  # the discriminator's policy decides for both
 
-    def call(
-        self, embeddings, batch: dict, masked: MaskedBatch, seeds: tf.Tensor, step_seed=None, training=False
-    ) -> Replacement:
-        """seeds: [B, 2] per-example sampling seeds."""
-        emb = embeddings(masked.masked_input_ids, batch["segment_ids"], training=training)  # [B,L,E]
-        hidden = self.encoder.project(emb)  # [B,L,H]
-        mask = batch["input_mask"]
+    def last_states(self, embeddings: tf.Tensor, input_mask: tf.Tensor, training) -> tf.Tensor:
+        """[B, L, E] → layer ℓ_s's states [B, L, H], only layers 1..ℓ_s executed."""
+        hidden = self.encoder.project(embeddings)  # [B,L,H]
         branches = [
-            (lambda n=n: self.encoder.run_layers(hidden, mask, 0, n, training)[-1]) for n in self.exit_layers
+            (lambda n=n: self.encoder.run_layers(hidden, input_mask, 0, n, training)[-1])
+            for n in self.exit_layers
         ]
-        last = tf.switch_case(self._section_to_run(), branches)  # [B,L,H]
-        logits = self.head(gather_positions(last, masked.masked_positions), embeddings.word_embeddings)
-        mlm = LossTerm(
-            *losses.mlm_loss_sums(logits, masked.masked_ids, masked.masked_weights), self.gen_weight
-        )
-        return sampled_replacement(logits, batch, masked, seeds, self.temperature, mlm)
+        return tf.switch_case(self._section_to_run(), branches)
 
 
 def build_tied_generator(config: configs.PretrainingConfig, context: BuildContext) -> ElectraGenerator:

@@ -3,8 +3,9 @@
 The discriminator-sized encoder reads BERT's masked input and predicts the original token at each
 chosen position with an MLM head tied to the word embeddings; its loss is BERT's (the mean
 cross-entropy over the chosen positions, weight `gen_weight`). There is no generator, no
-replacement and no RTD loss: the discriminator stage's RTD head is kept (frozen, untrained) only so
-that checkpoints have upstream's layout, and the stage does not run the encoder a second time.
+replacement and no RTD objective: the discriminator stage does not run the encoder a second time;
+it keeps upstream's RTD head only for the checkpoint layout, on zero states with a weight-0 loss
+term (a zero gradient: `loss/disc` ≈ ln 2 is logged and means nothing).
 
 Masking (Devlin et al. 2019, BERT's `create_pretraining_data.py`): the positions are the
 pretrainer's (`mask_prob` of the tokens, at most `max_predictions_per_seq`, specials excluded, as
@@ -129,7 +130,6 @@ class MaskedLanguageModel(ElectraGenerator):
             labels=tf.zeros_like(ids),
             losses={"mlm": mlm},
             sums={"mlm_correct": correct, "masked": count},
-            state={"bert_input_ids": corrupted},
         )
 
 
