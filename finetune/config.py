@@ -18,8 +18,9 @@ a dict) as upstream does, in this order (later wins):
 5. every explicitly passed hparam.
 
 Ours: `padding` ("max_length", upstream's fixed-length batches, or "longest": each batch cut to
-its longest example, for speed) and `adam_bias_correction` (False, upstream; True: torch/Hugging
-Face's bias-corrected AdamW).
+its longest example, for speed), `adam_bias_correction` (False, upstream; True: torch/Hugging
+Face's bias-corrected AdamW) and `mixed_precision` (False: float32, as upstream on GPU and Hugging
+Face by default; true or "auto": bfloat16 compute with float32 variables, as pre-training's hparam).
 
 `init_checkpoint`: unset means `$DATA_DIR/models/$MODEL_NAME` (its latest checkpoint, ours or an
 upstream TF1 one); an explicit "" means random initialisation (no pre-trained weights).
@@ -88,6 +89,9 @@ class FinetuningConfig:
     padding: str = "max_length"
     # True: AdamW with bias correction (torch / Hugging Face); False: upstream's AdamW without it.
     adam_bias_correction: bool = False
+    # False: float32 (upstream on GPU, Hugging Face's default); true: bfloat16 compute with float32
+    # variables, logits and loss (electra_tf/precision.py); "auto": true where bfloat16 is native.
+    mixed_precision: bool | str = False
 
     @property
     def pretrained_model_dir(self) -> str:
@@ -223,6 +227,8 @@ def _typed(values: dict[str, Any]) -> dict[str, Any]:
                 raise configs.ConfigError(f"hparam embedding_size must be a positive integer, got {value!r}")
         elif key == "model_hparam_overrides":
             configs.check_model_overrides(value)
+        elif key == "mixed_precision":
+            pass  # true, false or "auto": checked with the resolved config
         elif isinstance(default, (bool, int, float)):
             out[key] = configs.typed_hparam(key, value, default)
         elif isinstance(default, str) and not isinstance(value, str):
@@ -270,6 +276,10 @@ def validate(config: FinetuningConfig) -> None:
     if config.max_train_examples < 0:
         raise configs.ConfigError(
             f"hparam max_train_examples must be >= 0 (0 = all), got {config.max_train_examples}"
+        )
+    if not (isinstance(config.mixed_precision, bool) or config.mixed_precision == "auto"):
+        raise configs.ConfigError(
+            f'hparam mixed_precision must be true, false or "auto", got {config.mixed_precision!r}'
         )
     if config.padding not in PADDINGS:
         raise configs.ConfigError(

@@ -59,7 +59,8 @@ class ElectraClassifier(tf.Module):
         hidden = self.electra(
             batch["input_ids"], batch["input_mask"], batch["segment_ids"], training=training
         )
-        outputs = self.head(hidden[:, 0], training=training)  # [CLS]'s final hidden state
+        # [CLS]'s final hidden state; float32 outputs also under bfloat16 compute (mixed_precision)
+        outputs = tf.cast(self.head(hidden[:, 0], training=training), tf.float32)
         if self.task.is_regression:
             return tf.squeeze(outputs, axis=-1)
         return outputs
@@ -78,12 +79,18 @@ class ElectraClassifier(tf.Module):
         return list(self.electra.variables)
 
 
-def build_classifier(bert: configs.BertConfig, embedding_size: int, task: GlueTask) -> ElectraClassifier:
-    """A classifier with every variable created (by one call on a [1, 2] dummy batch)."""
-    model = ElectraClassifier(bert, embedding_size, task)
-    dummy = {k: tf.ones([1, 2], tf.int32) for k in ("input_ids", "input_mask")}
-    dummy["segment_ids"] = tf.zeros([1, 2], tf.int32)
-    model(dummy)
+def build_classifier(
+    bert: configs.BertConfig, embedding_size: int, task: GlueTask, mixed: bool = False
+) -> ElectraClassifier:
+    """A classifier with every variable created (by one call on a [1, 2] dummy batch); `mixed`:
+    bfloat16 compute with float32 variables (the outputs stay float32)."""
+    from electra_tf import precision
+
+    with precision.precision_policy(mixed):
+        model = ElectraClassifier(bert, embedding_size, task)
+        dummy = {k: tf.ones([1, 2], tf.int32) for k in ("input_ids", "input_mask")}
+        dummy["segment_ids"] = tf.zeros([1, 2], tf.int32)
+        model(dummy)
     return model
 
 

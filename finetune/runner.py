@@ -198,7 +198,10 @@ def _train_or_restore(config, inputs: Inputs, t: TaskInputs, feats: _TaskFeature
 
     seed = config.seed + trial - 1
     tf_keras.utils.set_random_seed(seed)
-    model = build_classifier(config.bert_config, config.embedding_size_resolved, t.task)
+    from electra_tf import precision
+
+    mixed, _ = precision.resolve(config.mixed_precision)
+    model = build_classifier(config.bert_config, config.embedding_size_resolved, t.task, mixed)
     folder = os.path.join(config.trial_model_dir(trial), t.task.name)
     checkpoint = tf.train.Checkpoint(model=model)
     if not config.do_train:
@@ -243,7 +246,8 @@ def _train_or_restore(config, inputs: Inputs, t: TaskInputs, feats: _TaskFeature
     )
     log(
         f"{prefix}trained {stats.steps} steps x {config.train_batch_size} examples in "
-        f"{stats.seconds:.1f}s: {stats.examples_per_second:.1f} examples/s (padding {config.padding})"
+        f"{stats.seconds:.1f}s: {stats.examples_per_second:.1f} examples/s (padding {config.padding}, "
+        f"{precision.describe(mixed)})"
     )
     checkpoint.save(os.path.join(folder, "ckpt"))
     return model, stats

@@ -19,8 +19,11 @@ labelled `method[reading]`, beside its default one.
 Methods whose registry entry says the generator sizes do not apply (a tied or generator-free
 generator) are built once and compared with `electra` and the anchor at generator size 1.0 (as the
 paper's ratios imply) when it is measured, else at the first size. A method's `timing_hparams` are
-merged in (e.g. no exit updates while timed), and a discriminator with exits runs with its exit
-pinned at `--exit_layer`.
+merged in (e.g. no exit updates while timed). A method whose step depends on the discriminator's
+exit (`timed_per_exit`: `early_exit_disc`) gets one row per `--exit_layer`, pinned there
+(`early_exit_disc@9`); with `--exit_shares_from=MODEL_DIR` (a real pre-training run of it), one more
+row weights those times by where that run's exits were, as `scripts/reproduce_paper.py` does:
+Σ_k share_k · t(ℓ_k), the run's k-th exit's share going to the k-th `--exit_layer`.
 """
 
 from __future__ import annotations
@@ -52,8 +55,16 @@ flags.DEFINE_bool(
     False,
     "Run the anchor's encoders in bfloat16 too (a work-around; out of the box it is float32 only).",
 )
-flags.DEFINE_integer(
-    "exit_layer", 9, "Methods whose discriminator has exits: the exit layer the timed steps run to."
+flags.DEFINE_string(
+    "exit_layer",
+    "9",
+    "Methods whose discriminator has exits: comma list of exit layers, one row pinned at each.",
+)
+flags.DEFINE_string(
+    "exit_shares_from",
+    "",
+    "A pre-training model dir of an exit method: adds a row weighting the pinned exits' times by "
+    "where its exits were (its k-th exit → the k-th --exit_layer).",
 )
 flags.DEFINE_string("hparams", "{}", "JSON object or file merged over the defaults of every pair.")
 flags.DEFINE_string("input_records", "", "TFRecords glob for the input-pipeline timing ('' = synthetic).")
@@ -64,9 +75,9 @@ PROGRAM = "benchmark"
 MIXED_PRECISION = {"auto": "auto", "true": True, "false": False}
 
 
-def make_pairs(methods: list[str], sizes: list[float], anchor: bool):
+def make_pairs(methods: list[str], sizes: list[float], anchor: bool, exit_layers: tuple[int, ...] = (9,)):
     """Every (method, reading, generator size), the anchor at every size; a method without a size
-    once per reading."""
+    once per reading; a `timed_per_exit` method once per reading and exit layer."""
     from electra_tf.pretraining.registry import get_method
     from pretrain.step_timing import ANCHOR, Pair
 
@@ -76,7 +87,10 @@ def make_pairs(methods: list[str], sizes: list[float], anchor: bool):
     sized = [m for m in methods if get_method(m).generator_sized] + ([ANCHOR] if anchor else [])
     pairs = [Pair(m, s, reading=r, hparams=h) for s in sizes for m in sized for r, h in readings(m)]
     sizeless = [m for m in methods if not get_method(m).generator_sized]
-    return pairs + [Pair(m, None, reading=r, hparams=h) for m in sizeless for r, h in readings(m)]
+    for m in sizeless:
+        exits = exit_layers if get_method(m).timed_per_exit else (None,)
+        pairs += [Pair(m, None, reading=r, hparams=h, exit_layer=n) for r, h in readings(m) for n in exits]
+    return pairs
 
 
 def build_pair(pair, base_hparams: dict) -> None:
@@ -101,9 +115,30 @@ def build_pair(pair, base_hparams: dict) -> None:
         )
         pair.trainer = AnchorTrainer(pair.config, batch, MASK_ID, mixed=FLAGS.anchor_mixed_precision)
         return
-    pair.trainer, pair.config = build_trainer(
-        hparams, exit_layer=FLAGS.exit_layer
-    )  # pin: no-op without exits
+    pair.trainer, pair.config = build_trainer(hparams, exit_layer=pair.exit_layer)
+
+
+def run_exit_shares(model_dir: str, count: int) -> list[float]:
+    """The shares of a pre-training run's exits, in the order of its `exit_layers` (hparams.json),
+    from its event files; ValueError naming the flag when they cannot be read or do not match."""
+    import os
+
+    from pretrain.curves import exit_shares, read_scalars
+
+    path = os.path.join(model_dir, "hparams.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            layers = json.load(f).get("exit_layers")
+    except (OSError, ValueError) as e:
+        raise ValueError(f"--exit_shares_from: cannot read {path}: {e}") from None
+    if not layers or len(layers) != count:
+        raise ValueError(
+            f"--exit_shares_from: {path} has exit_layers {layers}; --exit_layer has {count} layers"
+        )
+    shares = exit_shares(read_scalars(model_dir), list(layers))
+    if shares is None:
+        raise ValueError(f"--exit_shares_from: no exit scalars in the event files of {model_dir}")
+    return [shares[n] for n in layers]
 
 
 def _main() -> None:
@@ -114,6 +149,7 @@ def _main() -> None:
         electra_train_flops,
         input_records_per_sec,
         results,
+        run_weighted,
         time_in_turns,
     )
 
@@ -131,9 +167,14 @@ def _main() -> None:
         raise ValueError(
             f"--generator_hidden_size must be a comma list of numbers: {FLAGS.generator_hidden_size}"
         ) from None
+    try:
+        exit_layers = tuple(sorted(int(n) for n in FLAGS.exit_layer.split(",") if n.strip()))
+    except ValueError:
+        raise ValueError(f"--exit_layer must be a comma list of integers: {FLAGS.exit_layer}") from None
+    shares = run_exit_shares(FLAGS.exit_shares_from, len(exit_layers)) if FLAGS.exit_shares_from else None
     base = configs.load_hparams(FLAGS.hparams)
     mixed, why = precision.resolve(MIXED_PRECISION[FLAGS.mixed_precision])
-    pairs = make_pairs(methods, sizes, FLAGS.anchor)
+    pairs = make_pairs(methods, sizes, FLAGS.anchor, exit_layers)
     for pair in pairs:
         print(f"{PROGRAM}: building {pair.label}", flush=True)
         build_pair(pair, base)
@@ -152,6 +193,9 @@ def _main() -> None:
             row["model_gflops_per_step"] = flops / 1e9
             row["model_gflops_per_sec"] = flops * row["steps_per_sec"] / 1e9
             achieved.append(f"{pair.label} {row['model_gflops_per_sec']:.0f}")
+    if shares:
+        weighted_table, weighted_rows = run_weighted(pairs, shares, FLAGS.batch_size * FLAGS.max_seq_length)
+        table, rows = f"{table}\n{weighted_table}" if weighted_table else table, rows + weighted_rows
     records_per_sec, source = input_records_per_sec(
         FLAGS.input_records, FLAGS.batch_size, FLAGS.max_seq_length
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 
 Curves = dict[str, list[tuple[int, float]]]
@@ -27,6 +28,21 @@ def read_scalars(model_dir: str) -> Curves:
         by_step = {e.step: float(tf.make_ndarray(e.tensor_proto)) for e in acc.Tensors(tag)}
         curves[tag] = sorted(by_step.items())
     return curves
+
+
+def exit_shares(curves: dict, layers: list[int]) -> dict[int, float] | None:
+    """Where a run's exits were, exit layer → share, None without exit scalars: the mean of the
+    logged `adaptive/p_<l>` (the generator's sampling distribution), or the share of log lines whose
+    `early_exit/exit_layer` was l (the discriminator's chosen exit)."""
+    p_series = [curves.get(f"adaptive/p_{n}") for n in layers]
+    if all(p_series):
+        means = [statistics.fmean(v for _, v in series) for series in p_series]
+        return {n: m / sum(means) for n, m in zip(layers, means, strict=True)}
+    chosen = curves.get("early_exit/exit_layer")
+    if chosen:
+        counts = {n: sum(1 for _, v in chosen if round(v) == n) for n in layers}
+        return {n: c / len(chosen) for n, c in counts.items()}
+    return None
 
 
 def plot_curves(curves: Curves, path: str, title: str, panels: Sequence[Sequence[str]] = PRETRAINING_PANELS):

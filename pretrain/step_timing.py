@@ -32,11 +32,13 @@ class Pair:
     peak_rss_mb: float = 0.0
     reading: str = ""
     hparams: dict = dataclasses.field(default_factory=dict)
+    exit_layer: int | None = None  # the discriminator's exit, pinned (None: not pinned)
 
     @property
     def name(self) -> str:
-        """The method with its reading, e.g. `early_exit_disc[early_exit_generator]`."""
-        return f"{self.method}[{self.reading}]" if self.reading else self.method
+        """The method with its reading and pinned exit, e.g. `early_exit_disc[early_exit_generator]@9`."""
+        name = f"{self.method}[{self.reading}]" if self.reading else self.method
+        return name if self.exit_layer is None else f"{name}@{self.exit_layer}"
 
     @property
     def label(self) -> str:
@@ -181,7 +183,7 @@ def input_records_per_sec(
 def _baseline(pairs: list[Pair], method: str, size: float | None) -> Pair | None:
     """The `method` pair at `size`; for a method without a size: at 1.0 (the paper's ratios
     imply a discriminator-sized generator), else the first one."""
-    candidates = [p for p in pairs if p.method == method and not p.reading]
+    candidates = [p for p in pairs if p.method == method and not p.reading and p.exit_layer is None]
     for p in candidates:
         if p.generator_hidden_size == (size if size is not None else 1.0):
             return p
@@ -206,6 +208,7 @@ def results(pairs: list[Pair], tokens_per_step: int) -> tuple[str, list[dict]]:
             dict(
                 method=p.method,
                 reading=p.reading,
+                exit_layer=p.exit_layer,
                 generator_hidden_size=p.generator_hidden_size,
                 steps_per_sec=rate[id(p)],
                 tokens_per_sec=rate[id(p)] * tokens_per_step,
@@ -218,6 +221,44 @@ def results(pairs: list[Pair], tokens_per_step: int) -> tuple[str, list[dict]]:
         lines.append(
             f"| {p.name} | {size_text(p.generator_hidden_size)} | {rate[id(p)]:.3f} | "
             f"{rate[id(p)] * tokens_per_step:.0f} | {shown[0]} | {shown[1]} | {p.peak_rss_mb:.0f} |"
+        )
+    return "\n".join(lines), rows
+
+
+def run_weighted(pairs: list[Pair], shares: list[float], tokens_per_step: int) -> tuple[str, list[dict]]:
+    """For each (method, reading) timed pinned at exits ℓ_1 < … < ℓ_K (K = len(shares), the k-th
+    share going to the k-th exit): the step a run with those exit shares takes on average,
+    Σ_k share_k · median t(ℓ_k), as steps/s and the ratio to `electra` at generator 1.0 → markdown
+    lines and JSON rows (`exit_layer` "run-weighted", `exit_shares` {layer: share})."""
+    groups: dict[tuple[str, str], list[Pair]] = {}
+    for p in pairs:
+        if p.exit_layer is not None:
+            groups.setdefault((p.method, p.reading), []).append(p)
+    base = _baseline(pairs, configs.BASELINE_METHOD, None)
+    lines, rows = [], []
+    for (method, reading), pinned in groups.items():
+        pinned = sorted(pinned, key=lambda p: p.exit_layer)
+        if len(pinned) != len(shares):
+            raise ValueError(f"{len(shares)} exit shares for {len(pinned)} timed exits of {pinned[0].name}")
+        seconds = sum(s * statistics.median(p.times) for s, p in zip(shares, pinned, strict=True))
+        ratio = statistics.median(base.times) / seconds if base else None
+        where = {p.exit_layer: s for p, s in zip(pinned, shares, strict=True)}
+        name = Pair(method, None, reading=reading).name
+        rows.append(
+            dict(
+                method=method,
+                reading=reading,
+                exit_layer="run-weighted",
+                exit_shares=where,
+                steps_per_sec=1.0 / seconds,
+                tokens_per_sec=tokens_per_step / seconds,
+                ratio_to_electra=ratio,
+            )
+        )
+        shown = ", ".join(f"{n}: {s:.2f}" for n, s in where.items())
+        lines.append(
+            f"| {name} run-weighted ({shown}) | — | {1.0 / seconds:.3f} | {tokens_per_step / seconds:.0f} | "
+            f"{'—' if ratio is None else f'{ratio:.3f}×'} | — | — |"
         )
     return "\n".join(lines), rows
 

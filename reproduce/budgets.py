@@ -8,8 +8,8 @@
   model, 6 layers × 384): every row's discriminator starts from it, the generator fresh with 12
   layers of a quarter of the width (ELECTRA-small's proportions), so the generator's exits are the
   paper's 3/6/9/12 of 12; the 6-layer discriminator's exits sit at 2/3/5/6 (the paper's quarters
-  of the depth, rounded up). Fine-tuning with the validation's hparams on each task's first 1,000
-  examples;
+  of the depth, rounded up). Fine-tuning with the validation's hparams (bfloat16 compute where
+  native) on each task's first 1,000 examples;
 - paper: ELECTRA-small, batch 128, 200k steps, upstream's fine-tuning settings (Table 1's setting).
 """
 
@@ -169,13 +169,21 @@ BUDGETS = {
         },
         exits={"exit_layers": [3, 6, 9, 12], "exit_update_every": 25},
         method_exits={"early_exit_disc": {"exit_layers": [2, 3, 5, 6]}},
-        finetune={**VALIDATION_FINETUNE, "max_train_examples": 1000, "keep_all_models": False},
+        # bfloat16 compute where native (1.48× the examples/s on RTE here, docs/reproduce.md): 40
+        # fine-tunings of a 6 × 384 encoder would otherwise take ≈ 4 hours of this CPU
+        finetune={
+            **VALIDATION_FINETUNE,
+            "max_train_examples": 1000,
+            "keep_all_models": False,
+            "mixed_precision": "auto",
+        },
         num_trials=3,
         timing={"warmup": 3, "steps": 5, "rounds": 5},
         description=(
             f"continued pre-training of all-MiniLM-L6-v2 (6 layers × 384) for {WARM_STEPS:,} steps "
             "(batch 32, seq 128, lr 1e-4, 10 % warm-up then linear decay), a fresh 12-layer generator "
-            "of width 96; fine-tuning with the validation's hparams on each task's first 1,000 examples"
+            "of width 96; fine-tuning with the validation's hparams (bfloat16 compute where native) "
+            "on each task's first 1,000 examples"
         ),
         warm_start=True,
         skip_rows=("emb_gen",),

@@ -18,6 +18,7 @@ import statistics
 
 from electra_tf import atomic
 from finetune.glue_tasks import get_task
+from pretrain.curves import exit_shares
 from reproduce import paper
 from reproduce.plan import BENCHMARK, FINETUNE, INIT_CHECKPOINT, PRETRAIN, RANDOM_INIT, Plan
 
@@ -57,19 +58,6 @@ def dev_examples(data_dir: str, task: str) -> int | None:
         return len(read_examples(task, find_task_dir(data_dir, get_task(task)), "dev"))
     except (TaskError, OSError, ValueError):
         return None
-
-
-def exit_shares(curves: dict, layers: list[int]) -> dict[int, float] | None:
-    """Where a run's exits were (see the module docstring), None without exit scalars."""
-    p_series = [curves.get(f"adaptive/p_{n}") for n in layers]
-    if all(p_series):
-        means = [statistics.fmean(v for _, v in series) for series in p_series]
-        return {n: m / sum(means) for n, m in zip(layers, means, strict=True)}
-    chosen = curves.get("early_exit/exit_layer")
-    if chosen:
-        counts = {n: sum(1 for _, v in chosen if round(v) == n) for n in layers}
-        return {n: c / len(chosen) for n, c in counts.items()}
-    return None
 
 
 def row_speed(label: str, timed: dict, curves: dict) -> dict | None:

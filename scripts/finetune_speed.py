@@ -1,5 +1,6 @@
 """Fine-tuning speed side by side: run_finetuning with padding "max_length" (upstream) and
-"longest" (per batch), and optionally the Hugging Face reference (scripts/hf_reference_finetune.py,
+"longest" (per batch), with `--bfloat16` also "longest" under `"mixed_precision": true`, and
+optionally the Hugging Face reference (scripts/hf_reference_finetune.py,
 run with another interpreter that has torch + transformers), on one task and one checkpoint.
 
     python scripts/finetune_speed.py --model_dir=all-MiniLM-L6-v2/ --glue_dir=glue_data \
@@ -36,16 +37,27 @@ def define_flags() -> None:
     flags.DEFINE_integer("max_train_examples", 960, "Train on the first N examples.")
     flags.DEFINE_integer("rounds", 3, "Rounds; the medians are reported.")
     flags.DEFINE_string("hf_python", None, "An interpreter with torch + transformers: adds the HF row.")
+    flags.DEFINE_bool(
+        "bfloat16", False, 'Adds "longest+bfloat16": padding "longest" with "mixed_precision": true.'
+    )
 
 
-def ours(model_dir: str, glue_dir: str, task: str, n: int, padding: str, work: str) -> float:
-    """Train examples/s of one run_finetuning trial (in-process)."""
+# our variants: name → the hparams that differ
+VARIANTS = {
+    "max_length": {"padding": "max_length"},
+    "longest": {"padding": "longest"},
+    "longest+bfloat16": {"padding": "longest", "mixed_precision": True},
+}
+
+
+def ours(model_dir: str, glue_dir: str, task: str, n: int, variant: str, work: str) -> float:
+    """Train examples/s of one run_finetuning trial (in-process) of one of `VARIANTS`."""
     import tf_keras
 
     from finetune.config import finetuning_config
     from finetune.runner import run_finetuning
 
-    data_dir = os.path.join(work, padding)
+    data_dir = os.path.join(work, variant)
     os.makedirs(data_dir, exist_ok=True)
     link = os.path.join(data_dir, "finetuning_data")
     if not os.path.islink(link):
@@ -58,7 +70,7 @@ def ours(model_dir: str, glue_dir: str, task: str, n: int, padding: str, work: s
         "num_train_epochs": 3,
         "max_train_examples": n,
         "double_unordered": False,
-        "padding": padding,
+        **VARIANTS[variant],
         "adam_bias_correction": True,
         "do_eval": False,
         "log_every": 10**6,
@@ -87,12 +99,14 @@ def run(
     max_train_examples: int = 960,
     rounds: int = 3,
     hf_python: str | None = None,
+    bfloat16: bool = False,
 ) -> str:
     if not model_dir or not glue_dir:
         raise ValueError("--model_dir and --glue_dir are required")
     if task not in HF_TASK_NAMES:
         raise ValueError(f"--task must be one of {', '.join(HF_TASK_NAMES)}, got {task!r}")
-    variants = ["max_length", "longest"] + (["hugging_face"] if hf_python else [])
+    variants = ["max_length", "longest"] + (["longest+bfloat16"] if bfloat16 else [])
+    variants += ["hugging_face"] if hf_python else []
     speeds: dict[str, list[float]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory() as work:
         for r in range(1, rounds + 1):

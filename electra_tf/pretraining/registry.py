@@ -37,6 +37,8 @@ class Method:
     timing_hparams: hparams the benchmark merges in to time the method's steady state.
     readings: other readings of the method, label → hparams (e.g. {"exit_heads=exit":
       {"exit_heads": "exit"}}); the benchmark times each beside the default one.
+    timed_per_exit: whether the step's cost depends on a discriminator exit the run chooses; the
+      benchmark then times it pinned at each of its `--exit_layer`s.
     """
 
     name: str
@@ -47,6 +49,7 @@ class Method:
     generator_sized: bool = True
     timing_hparams: dict = dataclasses.field(default_factory=dict)
     readings: dict[str, dict] = dataclasses.field(default_factory=dict)
+    timed_per_exit: bool = False
 
     def hparam_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(self.hparams)) if self.hparams else ()

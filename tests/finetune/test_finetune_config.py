@@ -105,6 +105,11 @@ def test_vocab_size_defaults_to_the_vocab_without_a_pretrained_model(tmp_path):
         ({"task_names": ["rte"], "num_trials": 1.5}, ConfigError, r"num_trials must be an integer"),
         ({"task_names": ["rte"], "model_size": "huge"}, ConfigError, r"model_size must be one of"),
         ({"task_names": ["rte"], "max_train_examples": -1}, ConfigError, r"max_train_examples must be >= 0"),
+        (
+            {"task_names": ["rte"], "mixed_precision": "bf16"},
+            ConfigError,
+            r'mixed_precision must be true, false or "auto"',
+        ),
     ],
 )
 def test_bad_hparams(tmp_path, hparams, error, pattern):

@@ -194,5 +194,9 @@ def test_runner_reports_train_examples_per_second(tmp_path, monkeypatch):
         saved = json.load(f)
     assert saved["timing"] == outcome["timing"] and saved["hparams"]["padding"] == "longest"
     assert (
-        sum("trained 3 steps x 8 examples in " in line and "(padding longest)" in line for line in lines) == 2
+        sum(
+            "trained 3 steps x 8 examples in " in line and "(padding longest, float32)" in line
+            for line in lines
+        )
+        == 2
     )

@@ -16,6 +16,7 @@ from pretrain.step_timing import (
     electra_train_flops,
     input_records_per_sec,
     results,
+    run_weighted,
     synthetic_batch,
 )
 
@@ -131,8 +132,8 @@ def test_every_reading_of_an_exit_method_is_a_row_beside_the_baseline():
         "electra (gen 1)",
         "adaptive_exit_gen (gen 1)",
         "adaptive_exit_gen[exit_heads=exit] (gen 1)",
-        "early_exit_disc (gen —)",
-        "early_exit_disc[early_exit_generator] (gen —)",
+        "early_exit_disc@9 (gen —)",
+        "early_exit_disc[early_exit_generator]@9 (gen —)",
     ]
     assert pairs[2].hparams == {"exit_heads": "exit"} and pairs[7].hparams == {"early_exit_generator": True}
     for p, t in zip(pairs, (2.0, 1.0, 0.5, 4.0, 2.0, 1.0, 2.0, 1.0), strict=True):
@@ -140,4 +141,53 @@ def test_every_reading_of_an_exit_method_is_a_row_beside_the_baseline():
     table, rows = results(pairs, tokens_per_step=1)
     assert rows[2]["reading"] == "exit_heads=exit" and rows[2]["ratio_to_electra"] == 4.0  # vs gen 0.25
     assert rows[7]["ratio_to_electra"] == 4.0  # a sizeless reading: vs electra at 1.0
-    assert "| early_exit_disc[early_exit_generator] | — |" in table
+    assert "| early_exit_disc[early_exit_generator]@9 | — |" in table
+    assert rows[7]["exit_layer"] == 9 and rows[0]["exit_layer"] is None
+
+
+def test_an_exit_method_is_pinned_at_each_exit_and_weighted_by_a_runs_shares():
+    from pretrain.benchmark import make_pairs
+
+    pairs = make_pairs(["electra", "early_exit_disc"], [1.0], anchor=False, exit_layers=(3, 9))
+    assert [p.name for p in pairs] == [
+        "electra",
+        "early_exit_disc@3",
+        "early_exit_disc@9",
+        "early_exit_disc[early_exit_generator]@3",
+        "early_exit_disc[early_exit_generator]@9",
+    ]
+    for p, t in zip(pairs, (3.0, 1.0, 2.0, 0.5, 1.5), strict=True):
+        p.times = [t, t]
+    table, rows = run_weighted(pairs, [0.25, 0.75], tokens_per_step=10)
+    # by hand: 0.25 · 1.0 + 0.75 · 2.0 = 1.75 s; 0.25 · 0.5 + 0.75 · 1.5 = 1.25 s; electra 3.0 s
+    assert [r["reading"] for r in rows] == ["", "early_exit_generator"]
+    assert rows[0]["steps_per_sec"] == pytest.approx(1 / 1.75) and rows[0][
+        "ratio_to_electra"
+    ] == pytest.approx(3 / 1.75)
+    assert rows[1]["ratio_to_electra"] == pytest.approx(3 / 1.25) and rows[1][
+        "tokens_per_sec"
+    ] == pytest.approx(8.0)
+    assert rows[1]["exit_shares"] == {3: 0.25, 9: 0.75}
+    assert "| early_exit_disc[early_exit_generator] run-weighted (3: 0.25, 9: 0.75) |" in table
+    with pytest.raises(ValueError, match="3 exit shares for 2 timed exits"):
+        run_weighted(pairs, [0.2, 0.3, 0.5], tokens_per_step=10)
+
+
+def test_exit_shares_come_from_a_runs_event_files(tmp_path):
+    import json
+
+    import tensorflow as tf
+
+    from pretrain.benchmark import run_exit_shares
+
+    (tmp_path / "hparams.json").write_text(json.dumps({"exit_layers": [2, 3, 5, 6]}))
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with writer.as_default():
+        for step, layer in enumerate([6, 6, 5, 6, 3, 6, 5, 6]):  # 3: 1/8, 5: 2/8, 6: 5/8
+            tf.summary.scalar("early_exit/exit_layer", float(layer), step=step)
+    writer.close()
+    assert run_exit_shares(str(tmp_path), 4) == [0.0, 0.125, 0.25, 0.625]
+    with pytest.raises(ValueError, match="--exit_layer has 2 layers"):
+        run_exit_shares(str(tmp_path), 2)
+    with pytest.raises(ValueError, match="--exit_shares_from: cannot read"):
+        run_exit_shares(str(tmp_path / "missing"), 4)

@@ -288,6 +288,7 @@ registry.register(
         validate=validate,
         build_discriminator=build_early_exit_discriminator,
         generator_sized=False,
+        timed_per_exit=True,
         timing_hparams={"exit_update_every": 10**9},  # no probe after the first step: the exit stays pinned
         readings={"early_exit_generator": {"early_exit_generator": True}},
     )
