@@ -19,11 +19,14 @@ labelled `method[reading]`, beside its default one.
 Methods whose registry entry says the generator sizes do not apply (a tied or generator-free
 generator) are built once and compared with `electra` and the anchor at generator size 1.0 (as the
 paper's ratios imply) when it is measured, else at the first size. A method's `timing_hparams` are
-merged in (e.g. no exit updates while timed). A method whose step depends on the discriminator's
-exit (`timed_per_exit`: `early_exit_disc`) gets one row per `--exit_layer`, pinned there
-(`early_exit_disc@9`); with `--exit_shares_from=MODEL_DIR` (a real pre-training run of it), one more
-row weights those times by where that run's exits were, as `scripts/reproduce_paper.py` does:
-Σ_k share_k · t(ℓ_k), the run's k-th exit's share going to the k-th `--exit_layer`.
+merged in (e.g. no exit updates while timed). A method whose step depends on an exit
+(`timed_per_exit`: `adaptive_exit_gen`'s generator, `early_exit_disc`'s discriminator) gets one row
+per `--exit_layer`, pinned there (`early_exit_disc@9`), and weighted rows: Σ_k share_k · t(ℓ_k), the
+mean step of a run whose k-th exit takes share_k of the steps (the median of steps that sample
+their exit would be one exit's time, not the mean). The shares: the method's initial distribution
+("at P₁", `adaptive_exit_gen`'s `adaptive_init_probs`) and, with `--exit_shares_from=MODEL_DIR,…`,
+where a real pre-training run's exits were, as `scripts/reproduce_paper.py` weights them
+("run-weighted"; the run's k-th exit → the k-th `--exit_layer`).
 """
 
 from __future__ import annotations
@@ -63,8 +66,8 @@ flags.DEFINE_string(
 flags.DEFINE_string(
     "exit_shares_from",
     "",
-    "A pre-training model dir of an exit method: adds a row weighting the pinned exits' times by "
-    "where its exits were (its k-th exit → the k-th --exit_layer).",
+    "Comma list of pre-training model dirs of exit methods: adds a row per method weighting its "
+    "pinned exits' times by where that run's exits were (its k-th exit → the k-th --exit_layer).",
 )
 flags.DEFINE_string("hparams", "{}", "JSON object or file merged over the defaults of every pair.")
 flags.DEFINE_string("input_records", "", "TFRecords glob for the input-pipeline timing ('' = synthetic).")
@@ -77,20 +80,26 @@ MIXED_PRECISION = {"auto": "auto", "true": True, "false": False}
 
 def make_pairs(methods: list[str], sizes: list[float], anchor: bool, exit_layers: tuple[int, ...] = (9,)):
     """Every (method, reading, generator size), the anchor at every size; a method without a size
-    once per reading; a `timed_per_exit` method once per reading and exit layer."""
+    once per reading; a `timed_per_exit` method once per exit layer of each of those."""
     from electra_tf.pretraining.registry import get_method
     from pretrain.step_timing import ANCHOR, Pair
 
     def readings(method: str) -> list[tuple[str, dict]]:
         return [("", {})] + ([] if method == ANCHOR else list(get_method(method).readings.items()))
 
+    def exits(method: str) -> tuple:
+        return exit_layers if method != ANCHOR and get_method(method).timed_per_exit else (None,)
+
+    def of(method: str, size: float | None) -> list:
+        return [
+            Pair(method, size, reading=r, hparams=h, exit_layer=n)
+            for r, h in readings(method)
+            for n in exits(method)
+        ]
+
     sized = [m for m in methods if get_method(m).generator_sized] + ([ANCHOR] if anchor else [])
-    pairs = [Pair(m, s, reading=r, hparams=h) for s in sizes for m in sized for r, h in readings(m)]
     sizeless = [m for m in methods if not get_method(m).generator_sized]
-    for m in sizeless:
-        exits = exit_layers if get_method(m).timed_per_exit else (None,)
-        pairs += [Pair(m, None, reading=r, hparams=h, exit_layer=n) for r, h in readings(m) for n in exits]
-    return pairs
+    return [p for s in sizes for m in sized for p in of(m, s)] + [p for m in sizeless for p in of(m, None)]
 
 
 def build_pair(pair, base_hparams: dict) -> None:
@@ -115,12 +124,14 @@ def build_pair(pair, base_hparams: dict) -> None:
         )
         pair.trainer = AnchorTrainer(pair.config, batch, MASK_ID, mixed=FLAGS.anchor_mixed_precision)
         return
-    pair.trainer, pair.config = build_trainer(hparams, exit_layer=pair.exit_layer)
+    # pins whichever part (generator or discriminator) has the exits, as the reproduction does
+    pair.trainer, pair.config = build_trainer(hparams, pair.exit_layer, pair.exit_layer)
 
 
-def run_exit_shares(model_dir: str, count: int) -> list[float]:
-    """The shares of a pre-training run's exits, in the order of its `exit_layers` (hparams.json),
-    from its event files; ValueError naming the flag when they cannot be read or do not match."""
+def run_exit_shares(model_dir: str, count: int) -> tuple[str, list[float]]:
+    """(method, the shares of its exits in the order of its `exit_layers`) of a pre-training run,
+    from its hparams.json and event files; ValueError naming the flag when unreadable or when its
+    number of exits is not `count`."""
     import os
 
     from pretrain.curves import exit_shares, read_scalars
@@ -128,9 +139,10 @@ def run_exit_shares(model_dir: str, count: int) -> list[float]:
     path = os.path.join(model_dir, "hparams.json")
     try:
         with open(path, encoding="utf-8") as f:
-            layers = json.load(f).get("exit_layers")
+            hparams = json.load(f)
     except (OSError, ValueError) as e:
         raise ValueError(f"--exit_shares_from: cannot read {path}: {e}") from None
+    layers = hparams.get("exit_layers")
     if not layers or len(layers) != count:
         raise ValueError(
             f"--exit_shares_from: {path} has exit_layers {layers}; --exit_layer has {count} layers"
@@ -138,7 +150,20 @@ def run_exit_shares(model_dir: str, count: int) -> list[float]:
     shares = exit_shares(read_scalars(model_dir), list(layers))
     if shares is None:
         raise ValueError(f"--exit_shares_from: no exit scalars in the event files of {model_dir}")
-    return [shares[n] for n in layers]
+    return hparams.get("method"), [shares[n] for n in layers]
+
+
+def weightings_for(runs: dict[str, list[float]]):
+    """pair → [(label, shares)]: its method's initial exit distribution ("at P₁", from the
+    registry) and a real run's shares ("run-weighted", from `runs`: method → shares)."""
+    from electra_tf.pretraining.registry import get_method
+
+    def weightings(pair) -> list[tuple[str, list[float]]]:
+        initial = get_method(pair.method).initial_exit_shares
+        out = [("at P₁", list(initial(pair.config)))] if initial else []
+        return out + ([("run-weighted", runs[pair.method])] if pair.method in runs else [])
+
+    return weightings
 
 
 def _main() -> None:
@@ -171,7 +196,7 @@ def _main() -> None:
         exit_layers = tuple(sorted(int(n) for n in FLAGS.exit_layer.split(",") if n.strip()))
     except ValueError:
         raise ValueError(f"--exit_layer must be a comma list of integers: {FLAGS.exit_layer}") from None
-    shares = run_exit_shares(FLAGS.exit_shares_from, len(exit_layers)) if FLAGS.exit_shares_from else None
+    runs = dict(run_exit_shares(d, len(exit_layers)) for d in FLAGS.exit_shares_from.split(",") if d.strip())
     base = configs.load_hparams(FLAGS.hparams)
     mixed, why = precision.resolve(MIXED_PRECISION[FLAGS.mixed_precision])
     pairs = make_pairs(methods, sizes, FLAGS.anchor, exit_layers)
@@ -193,9 +218,10 @@ def _main() -> None:
             row["model_gflops_per_step"] = flops / 1e9
             row["model_gflops_per_sec"] = flops * row["steps_per_sec"] / 1e9
             achieved.append(f"{pair.label} {row['model_gflops_per_sec']:.0f}")
-    if shares:
-        weighted_table, weighted_rows = run_weighted(pairs, shares, FLAGS.batch_size * FLAGS.max_seq_length)
-        table, rows = f"{table}\n{weighted_table}" if weighted_table else table, rows + weighted_rows
+    weighted_table, weighted_rows = run_weighted(
+        pairs, weightings_for(runs), FLAGS.batch_size * FLAGS.max_seq_length
+    )
+    table, rows = f"{table}\n{weighted_table}" if weighted_table else table, rows + weighted_rows
     records_per_sec, source = input_records_per_sec(
         FLAGS.input_records, FLAGS.batch_size, FLAGS.max_seq_length
     )

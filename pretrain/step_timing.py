@@ -32,7 +32,7 @@ class Pair:
     peak_rss_mb: float = 0.0
     reading: str = ""
     hparams: dict = dataclasses.field(default_factory=dict)
-    exit_layer: int | None = None  # the discriminator's exit, pinned (None: not pinned)
+    exit_layer: int | None = None  # the exit (generator or discriminator) pinned; None: not pinned
 
     @property
     def name(self) -> str:
@@ -225,41 +225,44 @@ def results(pairs: list[Pair], tokens_per_step: int) -> tuple[str, list[dict]]:
     return "\n".join(lines), rows
 
 
-def run_weighted(pairs: list[Pair], shares: list[float], tokens_per_step: int) -> tuple[str, list[dict]]:
-    """For each (method, reading) timed pinned at exits ℓ_1 < … < ℓ_K (K = len(shares), the k-th
-    share going to the k-th exit): the step a run with those exit shares takes on average,
-    Σ_k share_k · median t(ℓ_k), as steps/s and the ratio to `electra` at generator 1.0 → markdown
-    lines and JSON rows (`exit_layer` "run-weighted", `exit_shares` {layer: share})."""
-    groups: dict[tuple[str, str], list[Pair]] = {}
+def run_weighted(pairs: list[Pair], weightings, tokens_per_step: int) -> tuple[str, list[dict]]:
+    """For each (method, reading, generator size) timed pinned at exits ℓ_1 < … < ℓ_K, and each
+    (label, shares) of `weightings(first pair of the group)` (K shares, the k-th for the k-th exit):
+    the step a run with those exit shares takes on average, Σ_k share_k · median t(ℓ_k), as
+    steps/s and the ratio to `electra` at the same generator size (1.0 for a sizeless method) →
+    markdown lines and JSON rows (`exit_layer`: the label, `exit_shares`: {layer: share})."""
+    groups: dict[tuple, list[Pair]] = {}
     for p in pairs:
         if p.exit_layer is not None:
-            groups.setdefault((p.method, p.reading), []).append(p)
-    base = _baseline(pairs, configs.BASELINE_METHOD, None)
+            groups.setdefault((p.method, p.reading, p.generator_hidden_size), []).append(p)
     lines, rows = [], []
-    for (method, reading), pinned in groups.items():
+    for (method, reading, size), pinned in groups.items():
         pinned = sorted(pinned, key=lambda p: p.exit_layer)
-        if len(pinned) != len(shares):
-            raise ValueError(f"{len(shares)} exit shares for {len(pinned)} timed exits of {pinned[0].name}")
-        seconds = sum(s * statistics.median(p.times) for s, p in zip(shares, pinned, strict=True))
-        ratio = statistics.median(base.times) / seconds if base else None
-        where = {p.exit_layer: s for p, s in zip(pinned, shares, strict=True)}
-        name = Pair(method, None, reading=reading).name
-        rows.append(
-            dict(
-                method=method,
-                reading=reading,
-                exit_layer="run-weighted",
-                exit_shares=where,
-                steps_per_sec=1.0 / seconds,
-                tokens_per_sec=tokens_per_step / seconds,
-                ratio_to_electra=ratio,
+        base = _baseline(pairs, configs.BASELINE_METHOD, size)
+        name = Pair(method, size, reading=reading).name
+        for label, shares in weightings(pinned[0]):
+            if len(pinned) != len(shares):
+                raise ValueError(f"{len(shares)} exit shares for {len(pinned)} timed exits of {name}")
+            seconds = sum(s * statistics.median(p.times) for s, p in zip(shares, pinned, strict=True))
+            ratio = statistics.median(base.times) / seconds if base else None
+            where = {p.exit_layer: s for p, s in zip(pinned, shares, strict=True)}
+            rows.append(
+                dict(
+                    method=method,
+                    reading=reading,
+                    generator_hidden_size=size,
+                    exit_layer=label,
+                    exit_shares=where,
+                    steps_per_sec=1.0 / seconds,
+                    tokens_per_sec=tokens_per_step / seconds,
+                    ratio_to_electra=ratio,
+                )
             )
-        )
-        shown = ", ".join(f"{n}: {s:.2f}" for n, s in where.items())
-        lines.append(
-            f"| {name} run-weighted ({shown}) | — | {1.0 / seconds:.3f} | {tokens_per_step / seconds:.0f} | "
-            f"{'—' if ratio is None else f'{ratio:.3f}×'} | — | — |"
-        )
+            shown = ", ".join(f"{n}: {s:.2f}" for n, s in where.items())
+            lines.append(
+                f"| {name} {label} ({shown}) | {size_text(size)} | {1.0 / seconds:.3f} | "
+                f"{tokens_per_step / seconds:.0f} | {'—' if ratio is None else f'{ratio:.3f}×'} | — | — |"
+            )
     return "\n".join(lines), rows
 
 

@@ -37,8 +37,10 @@ class Method:
     timing_hparams: hparams the benchmark merges in to time the method's steady state.
     readings: other readings of the method, label → hparams (e.g. {"exit_heads=exit":
       {"exit_heads": "exit"}}); the benchmark times each beside the default one.
-    timed_per_exit: whether the step's cost depends on a discriminator exit the run chooses; the
-      benchmark then times it pinned at each of its `--exit_layer`s.
+    timed_per_exit: whether the step's cost depends on an exit the run chooses (the generator's or
+      the discriminator's); the benchmark then times it pinned at each of its `--exit_layer`s.
+    initial_exit_shares: (config) -> the share of steps at each exit before the run moves them
+      (e.g. the adaptive generator's P₁), or None; the benchmark weights the pinned times by it.
     """
 
     name: str
@@ -50,6 +52,7 @@ class Method:
     timing_hparams: dict = dataclasses.field(default_factory=dict)
     readings: dict[str, dict] = dataclasses.field(default_factory=dict)
     timed_per_exit: bool = False
+    initial_exit_shares: Callable | None = None
 
     def hparam_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(self.hparams)) if self.hparams else ()

@@ -127,11 +127,11 @@ def test_every_reading_of_an_exit_method_is_a_row_beside_the_baseline():
     pairs = make_pairs(["electra", "adaptive_exit_gen", "early_exit_disc"], [0.25, 1.0], anchor=False)
     assert [p.label for p in pairs] == [
         "electra (gen 0.25)",
-        "adaptive_exit_gen (gen 0.25)",
-        "adaptive_exit_gen[exit_heads=exit] (gen 0.25)",
+        "adaptive_exit_gen@9 (gen 0.25)",
+        "adaptive_exit_gen[exit_heads=exit]@9 (gen 0.25)",
         "electra (gen 1)",
-        "adaptive_exit_gen (gen 1)",
-        "adaptive_exit_gen[exit_heads=exit] (gen 1)",
+        "adaptive_exit_gen@9 (gen 1)",
+        "adaptive_exit_gen[exit_heads=exit]@9 (gen 1)",
         "early_exit_disc@9 (gen —)",
         "early_exit_disc[early_exit_generator]@9 (gen —)",
     ]
@@ -145,32 +145,55 @@ def test_every_reading_of_an_exit_method_is_a_row_beside_the_baseline():
     assert rows[7]["exit_layer"] == 9 and rows[0]["exit_layer"] is None
 
 
-def test_an_exit_method_is_pinned_at_each_exit_and_weighted_by_a_runs_shares():
-    from pretrain.benchmark import make_pairs
+def test_exit_methods_are_pinned_at_each_exit_and_weighted_at_p1_and_by_a_runs_shares():
+    from pretrain.benchmark import make_pairs, weightings_for
 
-    pairs = make_pairs(["electra", "early_exit_disc"], [1.0], anchor=False, exit_layers=(3, 9))
+    pairs = make_pairs(["electra", "adaptive_exit_gen", "early_exit_disc"], [1.0], False, exit_layers=(3, 9))
     assert [p.name for p in pairs] == [
         "electra",
+        "adaptive_exit_gen@3",
+        "adaptive_exit_gen@9",
+        "adaptive_exit_gen[exit_heads=exit]@3",
+        "adaptive_exit_gen[exit_heads=exit]@9",
         "early_exit_disc@3",
         "early_exit_disc@9",
         "early_exit_disc[early_exit_generator]@3",
         "early_exit_disc[early_exit_generator]@9",
     ]
-    for p, t in zip(pairs, (3.0, 1.0, 2.0, 0.5, 1.5), strict=True):
+    for p, t in zip(pairs, (3.0, 2.0, 4.0, 1.0, 2.0, 1.0, 2.0, 0.5, 1.5), strict=True):
         p.times = [t, t]
-    table, rows = run_weighted(pairs, [0.25, 0.75], tokens_per_step=10)
-    # by hand: 0.25 · 1.0 + 0.75 · 2.0 = 1.75 s; 0.25 · 0.5 + 0.75 · 1.5 = 1.25 s; electra 3.0 s
-    assert [r["reading"] for r in rows] == ["", "early_exit_generator"]
-    assert rows[0]["steps_per_sec"] == pytest.approx(1 / 1.75) and rows[0][
-        "ratio_to_electra"
-    ] == pytest.approx(3 / 1.75)
-    assert rows[1]["ratio_to_electra"] == pytest.approx(3 / 1.25) and rows[1][
-        "tokens_per_sec"
-    ] == pytest.approx(8.0)
-    assert rows[1]["exit_shares"] == {3: 0.25, 9: 0.75}
-    assert "| early_exit_disc[early_exit_generator] run-weighted (3: 0.25, 9: 0.75) |" in table
+    # adaptive's P₁ comes from its config (two exits here); early exit's shares from a run
+    p1 = configs.config_from_hparams(
+        "m",
+        "/x",
+        {
+            "method": "adaptive_exit_gen",
+            "exit_layers": [3, 9],
+            "adaptive_init_probs": [0.4, 0.6],
+            "exit_loss_weights": [1, 1],
+            "generator_layers": 1.0,
+        },
+    )
+    for p in pairs:
+        p.config = p1 if p.method == "adaptive_exit_gen" else None
+    table, rows = run_weighted(pairs, weightings_for({"early_exit_disc": [0.25, 0.75]}), tokens_per_step=10)
+    # by hand: adaptive 0.4 · 2 + 0.6 · 4 = 3.2 s, its exit reading 0.4 · 1 + 0.6 · 2 = 1.6 s;
+    # early exit 0.25 · 1.0 + 0.75 · 2.0 = 1.75 s, its generator reading 0.25 · 0.5 + 0.75 · 1.5 = 1.25 s
+    assert [(r["method"], r["reading"], r["exit_layer"]) for r in rows] == [
+        ("adaptive_exit_gen", "", "at P₁"),
+        ("adaptive_exit_gen", "exit_heads=exit", "at P₁"),
+        ("early_exit_disc", "", "run-weighted"),
+        ("early_exit_disc", "early_exit_generator", "run-weighted"),
+    ]
+    assert [r["ratio_to_electra"] for r in rows] == pytest.approx([3 / 3.2, 3 / 1.6, 3 / 1.75, 3 / 1.25])
+    assert rows[2]["steps_per_sec"] == pytest.approx(1 / 1.75) and rows[3]["tokens_per_sec"] == pytest.approx(
+        8.0
+    )
+    assert rows[1]["exit_shares"] == {3: 0.4, 9: 0.6} and rows[3]["exit_shares"] == {3: 0.25, 9: 0.75}
+    assert "| early_exit_disc[early_exit_generator] run-weighted (3: 0.25, 9: 0.75) | — |" in table
+    assert "| adaptive_exit_gen[exit_heads=exit] at P₁ (3: 0.40, 9: 0.60) | 1 |" in table
     with pytest.raises(ValueError, match="3 exit shares for 2 timed exits"):
-        run_weighted(pairs, [0.2, 0.3, 0.5], tokens_per_step=10)
+        run_weighted(pairs[5:], lambda _: [("x", [0.2, 0.3, 0.5])], tokens_per_step=10)
 
 
 def test_exit_shares_come_from_a_runs_event_files(tmp_path):
@@ -180,13 +203,14 @@ def test_exit_shares_come_from_a_runs_event_files(tmp_path):
 
     from pretrain.benchmark import run_exit_shares
 
-    (tmp_path / "hparams.json").write_text(json.dumps({"exit_layers": [2, 3, 5, 6]}))
+    hparams = {"method": "early_exit_disc", "exit_layers": [2, 3, 5, 6]}
+    (tmp_path / "hparams.json").write_text(json.dumps(hparams))
     writer = tf.summary.create_file_writer(str(tmp_path))
     with writer.as_default():
         for step, layer in enumerate([6, 6, 5, 6, 3, 6, 5, 6]):  # 3: 1/8, 5: 2/8, 6: 5/8
             tf.summary.scalar("early_exit/exit_layer", float(layer), step=step)
     writer.close()
-    assert run_exit_shares(str(tmp_path), 4) == [0.0, 0.125, 0.25, 0.625]
+    assert run_exit_shares(str(tmp_path), 4) == ("early_exit_disc", [0.0, 0.125, 0.25, 0.625])
     with pytest.raises(ValueError, match="--exit_layer has 2 layers"):
         run_exit_shares(str(tmp_path), 2)
     with pytest.raises(ValueError, match="--exit_shares_from: cannot read"):

@@ -382,5 +382,7 @@ registry.register(
         validate=validate,
         timing_hparams={"exit_update_every": 10**9},  # no P update while timed: a pinned exit stays
         readings={"exit_heads=exit": {"exit_heads": "exit"}},
+        timed_per_exit=True,
+        initial_exit_shares=lambda config: list(registry.hparams_of(config).adaptive_init_probs),
     )
 )
