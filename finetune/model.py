@@ -16,7 +16,7 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras
 
-from electra_tf import configs
+from electra_tf import configs, precision
 from electra_tf.modeling.backbone import ElectraBackbone
 from finetune.glue_tasks import GlueTask
 
@@ -84,8 +84,6 @@ def build_classifier(
 ) -> ElectraClassifier:
     """A classifier with every variable created (by one call on a [1, 2] dummy batch); `mixed`:
     bfloat16 compute with float32 variables (the outputs stay float32)."""
-    from electra_tf import precision
-
     with precision.precision_policy(mixed):
         model = ElectraClassifier(bert, embedding_size, task)
         dummy = {k: tf.ones([1, 2], tf.int32) for k in ("input_ids", "input_mask")}

@@ -61,7 +61,8 @@ flags.DEFINE_bool(
 flags.DEFINE_string(
     "exit_layer",
     "9",
-    "Methods whose discriminator has exits: comma list of exit layers, one row pinned at each.",
+    "Methods whose step depends on an exit (generator or discriminator): comma list of exit "
+    "layers, one row pinned at each.",
 )
 flags.DEFINE_string(
     "exit_shares_from",
@@ -154,13 +155,15 @@ def run_exit_shares(model_dir: str, count: int) -> tuple[str, list[float]]:
 
 
 def weightings_for(runs: dict[str, list[float]]):
-    """pair → [(label, shares)]: its method's initial exit distribution ("at P₁", from the
-    registry) and a real run's shares ("run-weighted", from `runs`: method → shares)."""
+    """(pair, its pinned exit layers) → [(label, shares)]: its method's initial exit distribution
+    ("at P₁", from the registry; only when every one of its exits was pinned) and a real run's
+    shares ("run-weighted", from `runs`: method → shares by exit position)."""
     from electra_tf.pretraining.registry import get_method
 
-    def weightings(pair) -> list[tuple[str, list[float]]]:
+    def weightings(pair, layers: list[int]) -> list[tuple[str, list[float]]]:
         initial = get_method(pair.method).initial_exit_shares
-        out = [("at P₁", list(initial(pair.config)))] if initial else []
+        p1 = initial(pair.config) if initial else {}
+        out = [("at P₁", [p1[n] for n in layers])] if p1 and sorted(p1) == sorted(layers) else []
         return out + ([("run-weighted", runs[pair.method])] if pair.method in runs else [])
 
     return weightings
@@ -196,7 +199,12 @@ def _main() -> None:
         exit_layers = tuple(sorted(int(n) for n in FLAGS.exit_layer.split(",") if n.strip()))
     except ValueError:
         raise ValueError(f"--exit_layer must be a comma list of integers: {FLAGS.exit_layer}") from None
-    runs = dict(run_exit_shares(d, len(exit_layers)) for d in FLAGS.exit_shares_from.split(",") if d.strip())
+    runs = {}
+    for model_dir in (d.strip() for d in FLAGS.exit_shares_from.split(",") if d.strip()):
+        method, shares = run_exit_shares(model_dir, len(exit_layers))
+        if method in runs:
+            raise ValueError(f"--exit_shares_from: two runs of {method}; give one per method")
+        runs[method] = shares
     base = configs.load_hparams(FLAGS.hparams)
     mixed, why = precision.resolve(MIXED_PRECISION[FLAGS.mixed_precision])
     pairs = make_pairs(methods, sizes, FLAGS.anchor, exit_layers)

@@ -227,7 +227,7 @@ def results(pairs: list[Pair], tokens_per_step: int) -> tuple[str, list[dict]]:
 
 def run_weighted(pairs: list[Pair], weightings, tokens_per_step: int) -> tuple[str, list[dict]]:
     """For each (method, reading, generator size) timed pinned at exits ℓ_1 < … < ℓ_K, and each
-    (label, shares) of `weightings(first pair of the group)` (K shares, the k-th for the k-th exit):
+    (label, shares) of `weightings(first pair of the group, [ℓ_1 … ℓ_K])` (K shares, the k-th for ℓ_k):
     the step a run with those exit shares takes on average, Σ_k share_k · median t(ℓ_k), as
     steps/s and the ratio to `electra` at the same generator size (1.0 for a sizeless method) →
     markdown lines and JSON rows (`exit_layer`: the label, `exit_shares`: {layer: share})."""
@@ -240,7 +240,7 @@ def run_weighted(pairs: list[Pair], weightings, tokens_per_step: int) -> tuple[s
         pinned = sorted(pinned, key=lambda p: p.exit_layer)
         base = _baseline(pairs, configs.BASELINE_METHOD, size)
         name = Pair(method, size, reading=reading).name
-        for label, shares in weightings(pinned[0]):
+        for label, shares in weightings(pinned[0], [p.exit_layer for p in pinned]):
             if len(pinned) != len(shares):
                 raise ValueError(f"{len(shares)} exit shares for {len(pinned)} timed exits of {name}")
             seconds = sum(s * statistics.median(p.times) for s, p in zip(shares, pinned, strict=True))

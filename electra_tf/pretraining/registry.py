@@ -39,8 +39,8 @@ class Method:
       {"exit_heads": "exit"}}); the benchmark times each beside the default one.
     timed_per_exit: whether the step's cost depends on an exit the run chooses (the generator's or
       the discriminator's); the benchmark then times it pinned at each of its `--exit_layer`s.
-    initial_exit_shares: (config) -> the share of steps at each exit before the run moves them
-      (e.g. the adaptive generator's P₁), or None; the benchmark weights the pinned times by it.
+    initial_exit_shares: (config) -> {exit layer: share of steps} before the run moves them (e.g.
+      the adaptive generator's P₁), or None; the benchmark weights the pinned times by it.
     """
 
     name: str

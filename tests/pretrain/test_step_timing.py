@@ -193,7 +193,10 @@ def test_exit_methods_are_pinned_at_each_exit_and_weighted_at_p1_and_by_a_runs_s
     assert "| early_exit_disc[early_exit_generator] run-weighted (3: 0.25, 9: 0.75) | — |" in table
     assert "| adaptive_exit_gen[exit_heads=exit] at P₁ (3: 0.40, 9: 0.60) | 1 |" in table
     with pytest.raises(ValueError, match="3 exit shares for 2 timed exits"):
-        run_weighted(pairs[5:], lambda _: [("x", [0.2, 0.3, 0.5])], tokens_per_step=10)
+        run_weighted(pairs[5:], lambda *_: [("x", [0.2, 0.3, 0.5])], tokens_per_step=10)
+    # exit 9 pinned alone (the flag's default): no P₁ row, since P₁ spans two exits
+    alone = [p for p in pairs if p.exit_layer in (None, 9)]
+    assert [r["exit_layer"] for r in run_weighted(alone, weightings_for({}), tokens_per_step=10)[1]] == []
 
 
 def test_exit_shares_come_from_a_runs_event_files(tmp_path):

@@ -374,6 +374,12 @@ def build(config: configs.PretrainingConfig, context: BuildContext) -> AdaptiveE
     )
 
 
+def initial_exit_shares(config: configs.PretrainingConfig) -> dict[int, float]:
+    """P₁ by exit layer (the benchmark weights the pinned steps by it)."""
+    hp = registry.hparams_of(config)
+    return dict(zip(hp.exit_layers, hp.adaptive_init_probs, strict=True))
+
+
 registry.register(
     registry.Method(
         NAME,
@@ -383,6 +389,6 @@ registry.register(
         timing_hparams={"exit_update_every": 10**9},  # no P update while timed: a pinned exit stays
         readings={"exit_heads=exit": {"exit_heads": "exit"}},
         timed_per_exit=True,
-        initial_exit_shares=lambda config: list(registry.hparams_of(config).adaptive_init_probs),
+        initial_exit_shares=initial_exit_shares,
     )
 )
