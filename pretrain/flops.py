@@ -14,7 +14,8 @@ Each method's count is one function below (`FLOP_MODELS`), read next to the meth
 - early_exit_disc at exit ℓ (a non-probe step): discriminator layers ≤ ℓ and the section heads up to
   it; the tied generator's layers all (default) or ≤ ℓ (`early_exit_generator`), one MLM head;
 - emb_gen: the discriminator and a nearest-neighbour search of the slots' embeddings over the
-  vocabulary (forward only); noise: the discriminator alone; mlm: one tower and one MLM head.
+  vocabulary (forward only); noise and unigram: the discriminator alone (their draws are not
+  matrix products); mlm: one tower and one MLM head.
 
 Shapes: B = batch, L = sequence length, N = masked slots, V = vocabulary, E = embedding size.
 """
@@ -107,6 +108,7 @@ FLOP_MODELS: dict[str, Callable[[Counts, int | None], float]] = {
     "early_exit_disc": _early_exit,
     "emb_gen": _emb_gen,
     "noise": _noise,
+    "unigram": _noise,
     "mlm": _mlm,
 }
 

@@ -5,12 +5,14 @@
 
 A recipe is `pretrain/recipes/<name>.json`, an `--hparams` file, and optionally
 `pretrain/recipes/<name>.data.json`: {"learn_vocab_size": N, "vocab_sample_mb": M} to learn an
-N-token WordPiece vocabulary from the first M MB of the corpus (sorted file names), and
-"max_seq_length". Without a learned vocabulary `--vocab_file` is required. The corpus' last files
-(about `--heldout_share` of it, at least one file) become held-out records for the diagnostics and
-the final evaluation; the rest is trained on. Every stage is skipped when its output exists, so a
-rerun resumes training. Output: $DATA_DIR/{vocab.txt, pretrain_tfrecords/, eval_tfrecords/,
-models/<name>/} with `training_curves.png` and `recipe_summary.json` in the model dir.
+N-token WordPiece vocabulary from the first M MB of the corpus (sorted file names),
+"max_seq_length", and "init_from_recipe": R to start from the final checkpoint of recipe R, run
+before into the same $DATA_DIR (a second stage; its `init_checkpoint` is models/R/). Without a
+learned vocabulary `--vocab_file` is required. The corpus' last files (about `--heldout_share` of
+it, at least one file) become held-out records for the diagnostics and the final evaluation; the
+rest is trained on. Every stage is skipped when its output exists, so a rerun resumes training.
+Output: $DATA_DIR/{vocab.txt, pretrain_tfrecords/, eval_tfrecords/, models/<name>/} with
+`training_curves.png` and `recipe_summary.json` in the model dir.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def define_flags() -> None:
 
 FLAGS = flags.FLAGS
 PROGRAM = "recipe"
-DATA_KEYS = ("learn_vocab_size", "vocab_sample_mb", "max_seq_length")
+DATA_KEYS = ("learn_vocab_size", "vocab_sample_mb", "max_seq_length", "init_from_recipe")
 
 
 def load_recipe(name: str) -> tuple[dict, dict]:
@@ -65,7 +67,28 @@ def load_recipe(name: str) -> tuple[dict, dict]:
         raise ValueError(f"{data_path}: unknown key(s) {', '.join(unknown)}; valid: {', '.join(DATA_KEYS)}")
     if "max_seq_length" in data and data["max_seq_length"] != hparams.get("max_seq_length", 128):
         raise ValueError(f"{data_path}: max_seq_length differs from the recipe's hparams")
+    if "init_from_recipe" in data:
+        if hparams.get("init_checkpoint"):
+            raise ValueError(f"{path}: init_checkpoint and {data_path}'s init_from_recipe both set; keep one")
+        if not os.path.isfile(os.path.join(RECIPES, f"{data['init_from_recipe']}.json")):
+            raise ValueError(f"{data_path}: init_from_recipe names no recipe: {data['init_from_recipe']!r}")
     return hparams, data
+
+
+def stage_one_checkpoint(data_dir: str, name: str, data: dict) -> str | None:
+    """The model dir recipe `name` starts from (its data key "init_from_recipe"), None if it starts
+    from scratch; ValueError naming the command to run first if that recipe has not finished in
+    `data_dir` (no recipe_summary.json, which a recipe writes only after its final evaluation)."""
+    first = data.get("init_from_recipe")
+    if not first:
+        return None
+    model_dir = os.path.join(data_dir, "models", first)
+    if not os.path.isfile(os.path.join(model_dir, "recipe_summary.json")):
+        raise ValueError(
+            f"recipe {name} starts from recipe {first}'s checkpoint, which has not finished in {data_dir}: "
+            f"run `make recipe RECIPE={first} DATA_DIR={data_dir} ...` first"
+        )
+    return model_dir
 
 
 def split_corpus(paths: list[str], heldout_share: float) -> tuple[list[str], list[str]]:
@@ -154,6 +177,7 @@ def _main() -> None:
         raise ValueError("--recipe, --corpus_dir and --data_dir are required")
     start = time.monotonic()
     hparams, data = load_recipe(FLAGS.recipe)
+    init_checkpoint = stage_one_checkpoint(FLAGS.data_dir, FLAGS.recipe, data)
     prepare_data(
         FLAGS.data_dir, FLAGS.corpus_dir, data, FLAGS.vocab_file, FLAGS.num_processes, FLAGS.heldout_share
     )
@@ -166,6 +190,9 @@ def _main() -> None:
         "eval_tfrecords": os.path.join(FLAGS.data_dir, "eval_tfrecords", "*"),
         "do_eval": True,
     }
+    if init_checkpoint:
+        hparams["init_checkpoint"] = init_checkpoint
+        print(f"{PROGRAM}: {FLAGS.recipe} starts from {init_checkpoint} (recipe {data['init_from_recipe']})")
     results = train_or_eval(FLAGS.data_dir, FLAGS.recipe, json.dumps(hparams))
     model_dir = os.path.join(FLAGS.data_dir, "models", FLAGS.recipe)
     curves = read_scalars(model_dir)

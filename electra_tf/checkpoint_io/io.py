@@ -352,10 +352,13 @@ def plan_restore(
     plan, kept = [], []
     from_bert = checkpoint.family == "bert"
     untied = any(name.startswith("generator/encoder/") for name in wanted)
+    # a checkpoint without any generator (an HF discriminator directory; a run of a discriminator-
+    # only method such as unigram or noise, e.g. issue 27's first stage): the generator stays as built
+    no_generator = checkpoint.format == HF or not any(name.startswith("generator") for name in arrays)
     for name, var in wanted.items():
         model_shape = upstream_shape(name, var.shape)
-        if name not in arrays and checkpoint.format == HF and name.startswith("generator"):
-            kept.append(name)  # an HF discriminator directory holds no generator: it stays as built
+        if name not in arrays and no_generator and name.startswith("generator"):
+            kept.append(name)
             continue
         # a BERT is an encoder (+ an MLM head, the generator's head only when the generator is the
         # discriminator's encoder): the heads and generator it lacks stay as built

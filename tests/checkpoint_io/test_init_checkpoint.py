@@ -66,3 +66,31 @@ def test_mismatching_init_checkpoint_is_one_error_line_and_writes_nothing(
     resumed = _run(synthetic_data_dir, os.path.basename(model_dir), wide, do_train=False)
     assert f"init_checkpoint {wide} ignored: resuming from {model_dir}/ckpt-3" in resumed
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-3")
+
+
+@pytest.mark.slow
+def test_a_second_stage_starts_from_a_unigram_runs_discriminator_with_a_fresh_generator(
+    synthetic_data_dir,
+):
+    """Issue 27's two-stage run: the discriminator trained alone against unigram noise (stage 1) is
+    the init_checkpoint of full ELECTRA (stage 2); the generator, absent from stage 1, starts fresh."""
+    steps = dict(num_warmup_steps=1, learning_rate=1e-3, save_checkpoints_steps=1, log_every=1)
+    _run(synthetic_data_dir, "stage1", "", method="unigram", **steps)
+    stage1 = os.path.join(synthetic_data_dir, "models", "stage1")
+    stdout = _run(synthetic_data_dir, "stage2", stage1, method="electra", **steps)
+    assert f"{stage1}/ckpt-3" in stdout
+    first = checkpoint_io.read_checkpoint_arrays(stage1).arrays
+    second = checkpoint_io.read_checkpoint_arrays(
+        os.path.join(synthetic_data_dir, "models", "stage2", "ckpt-1")  # lr 0 at the first update
+    ).arrays
+
+    def weights(arrays):
+        return {n: v for n, v in arrays.items() if not n.endswith(("/adam_m", "/adam_v"))}
+
+    generator = sorted(n for n in weights(second) if n.startswith("generator"))
+    assert generator and not any(n.startswith("generator") for n in first)
+    shared = sorted(set(weights(first)) & set(weights(second)))
+    assert "electra/embeddings/word_embeddings" in shared
+    assert sorted(set(weights(second)) - set(shared)) == generator  # nothing else starts fresh
+    for name in shared:
+        assert np.array_equal(first[name], second[name]), name

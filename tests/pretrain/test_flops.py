@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from electra_tf import configs
@@ -69,5 +71,11 @@ def test_predicted_ratios_are_the_baselines_flops_over_the_methods():
     assert rows["emb_gen"]["paper_ratio"] == 1.92
     # stopping the tied generator at exit 9 of 12: (12 + 12) / (9 + 9) of the layer FLOPs, heads aside
     assert 1.25 < rows["early_exit_disc[early_exit_generator] at exit 9"]["ratio_gen_1"] < 1.34
-    with pytest.raises(ValueError, match="no FLOP model for method 'unigram'"):
-        flops.train_flops(config("unigram"), 1)
+    with pytest.raises(ValueError, match="no FLOP model for method 'nope'"):
+        flops.train_flops(dataclasses.replace(config("electra"), method="nope"), 1)
+
+
+def test_unigram_and_noise_count_the_discriminator_alone():
+    disc_tokens = 10 * (DISC_PROJECT + 4 * DISC_LAYER + RTD_HEAD)
+    assert flops.train_flops(config("unigram"), 2) == 2 * 3 * disc_tokens
+    assert flops.train_flops(config("noise"), 2) == 2 * 3 * disc_tokens

@@ -51,3 +51,42 @@ def test_recipe_files_are_checked(tmp_path, monkeypatch):
     (tmp_path / "odd.data.json").write_text(json.dumps({"vocab": 1}))
     with pytest.raises(ValueError, match="unknown key"):
         recipe.load_recipe("odd")
+
+
+def test_a_second_stage_starts_from_its_first_stages_finished_model_dir(tmp_path, monkeypatch):
+    recipe = _recipe_module()
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    monkeypatch.setattr(recipe, "RECIPES", str(recipes))
+    (recipes / "first.json").write_text(json.dumps({"num_train_steps": 10}))
+    (recipes / "second.json").write_text(json.dumps({"method": "electra"}))
+    (recipes / "second.data.json").write_text(json.dumps({"init_from_recipe": "first"}))
+    _, data = recipe.load_recipe("second")
+    data_dir = tmp_path / "data"
+    assert recipe.stage_one_checkpoint(str(data_dir), "first", {}) is None  # from scratch
+    # the first stage has not run (or not finished: no recipe_summary.json yet)
+    (data_dir / "models" / "first").mkdir(parents=True)
+    with pytest.raises(ValueError, match="run `make recipe RECIPE=first"):
+        recipe.stage_one_checkpoint(str(data_dir), "second", data)
+    (data_dir / "models" / "first" / "recipe_summary.json").write_text("{}")
+    assert recipe.stage_one_checkpoint(str(data_dir), "second", data) == str(data_dir / "models" / "first")
+    # a missing first recipe, or init_checkpoint set as well, fails when the recipe is read
+    (recipes / "lost.json").write_text("{}")
+    (recipes / "lost.data.json").write_text(json.dumps({"init_from_recipe": "nope"}))
+    with pytest.raises(ValueError, match="names no recipe: 'nope'"):
+        recipe.load_recipe("lost")
+    (recipes / "both.json").write_text(json.dumps({"init_checkpoint": "/x"}))
+    (recipes / "both.data.json").write_text(json.dumps({"init_from_recipe": "first"}))
+    with pytest.raises(ValueError, match="both set"):
+        recipe.load_recipe("both")
+
+
+def test_the_shipped_recipes_load():
+    recipe = _recipe_module()
+    names = sorted(f[:-5] for f in os.listdir(recipe.RECIPES) if f.endswith(".json") and ".data." not in f)
+    assert {"small_cpu", "small_cpu_two_stage", "small_cpu_mlm"} <= set(names)
+    for name in names:
+        hparams, data = recipe.load_recipe(name)
+        assert hparams["num_train_steps"] > 0
+    _, data = recipe.load_recipe("small_cpu_two_stage")
+    assert data["init_from_recipe"] == "small_cpu"
