@@ -25,16 +25,14 @@ from electra_tf.checkpoint_io.io import (
     OURS,
     UPSTREAM,
     CheckpointArrays,
-    RestoreReport,
     checkpoint_config,
     config_for_checkpoint,
     find_checkpoint,
     model_arrays,
-    plan_restore,
     read_checkpoint_arrays,
-    restore_variables,
     write_upstream_checkpoint,
 )
+from electra_tf.checkpoint_io.restore import RestoreReport, plan_restore, restore_variables
 from electra_tf.checkpoint_io.upstream_names import upstream_name, upstream_shape
 
 __all__ = [

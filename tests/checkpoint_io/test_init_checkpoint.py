@@ -79,6 +79,8 @@ def test_a_second_stage_starts_from_a_unigram_runs_discriminator_with_a_fresh_ge
     stage1 = os.path.join(synthetic_data_dir, "models", "stage1")
     stdout = _run(synthetic_data_dir, "stage2", stage1, method="electra", **steps)
     assert f"{stage1}/ckpt-3" in stdout
+    fresh = rf"\d+ variables \(e\.g\. generator\S*\) are not in the checkpoint {stage1}/ckpt-3"
+    assert re.search(fresh, stdout)
     first = checkpoint_io.read_checkpoint_arrays(stage1).arrays
     second = checkpoint_io.read_checkpoint_arrays(
         os.path.join(synthetic_data_dir, "models", "stage2", "ckpt-1")  # lr 0 at the first update
