@@ -51,9 +51,12 @@ class RestoreReport:
         unused = "; unused: " + ", ".join(parts) if parts else "; every checkpoint variable was used"
         kept = ""
         if self.kept:
-            source = {"bert": "BERT checkpoint", HF: "Hugging Face directory"}.get(
-                "bert" if self.family == "bert" else self.format, "checkpoint"
-            )
+            if self.family == "bert":
+                source = "BERT checkpoint"
+            elif self.format == HF:
+                source = "Hugging Face directory"
+            else:
+                source = "checkpoint"
             kept = (
                 f"; {len(self.kept)} variables (e.g. {self.kept[0]}) are not in the {source} "
                 f"{self.prefix}: they keep their initialisation"
