@@ -22,8 +22,9 @@ test: venv
 test-fast: venv
 	TF_CPP_MIN_LOG_LEVEL=3 $(PY) -m pytest -q -n 2 --dist worksteal -m "not slow" tests
 
+# make demo [DEMO_FLAGS=--start=scratch]  (the default downloads all-MiniLM-L6-v2 once, ~83 MB)
 demo: venv
-	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/demo.py
+	TF_CPP_MIN_LOG_LEVEL=3 $(PY) scripts/demo.py $(DEMO_FLAGS)
 
 # make recipe RECIPE=small_cpu CORPUS=../shared/data/corpus/AA DATA_DIR=/tmp/small_cpu [VOCAB=vocab.txt]
 recipe: venv
