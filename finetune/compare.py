@@ -67,6 +67,38 @@ def prepare_random_init_dir(data_dir: str, spec: str) -> None:
             shutil.copyfile(os.path.join(source, name), os.path.join(target, name))
 
 
+# What identifies a checkpoint's weights for the unit key: checkpoint files at the top of its folder.
+_WEIGHT_SUFFIXES = (".index", ".safetensors", ".bin", ".h5")
+
+
+def checkpoint_identity(init_checkpoint: str | None) -> list:
+    """[(file name, size, mtime_ns)] of the weight files `init_checkpoint` (a folder or a checkpoint
+    prefix) consists of; [] for random init. A further pre-training step changes it."""
+    if not init_checkpoint:
+        return []
+    if os.path.isdir(init_checkpoint):
+        folder, names = init_checkpoint, sorted(os.listdir(init_checkpoint))
+        names = [n for n in names if n == "checkpoint" or n.endswith(_WEIGHT_SUFFIXES) or ".data-" in n]
+    else:
+        folder, prefix = os.path.split(init_checkpoint)
+        names = sorted(n for n in os.listdir(folder or ".") if n.startswith(prefix + "."))
+    stats = [(n, os.stat(os.path.join(folder, n))) for n in names]
+    return [(n, st.st_size, st.st_mtime_ns) for n, st in stats if os.path.isfile(os.path.join(folder, n))]
+
+
+def unit_path(data_dir: str, label: str, task: str, config) -> str:
+    """`$DATA_DIR/models/comparisons/units/<label>__<task>__<key>.json`: the key is a digest of the
+    whole fine-tuning config and of the weights' files (`checkpoint_identity`), so a record is
+    reused only for the same settings, seeds and checkpoint."""
+    import dataclasses
+    import hashlib
+
+    identity = {"config": dataclasses.asdict(config), "weights": checkpoint_identity(config.init_checkpoint)}
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    name = f"{label.replace('@', '-')}__{task}__{key}.json"
+    return os.path.join(data_dir, "models", "comparisons", "units", name)
+
+
 def headline(task: str, summary: Mapping[str, Mapping[str, Mapping[str, float]]]) -> tuple[float, float]:
     """(median, std) over trials of task's headline metric from a run_finetuning summary."""
     stats = summary[task][get_task(task).headline_metric]
@@ -115,7 +147,8 @@ def compare(
     hparams: Mapping | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Runs every (model, task) fine-tuning, writes the table files and returns {"table", "results"}.
+    """Runs every (model, task) fine-tuning not finished before (`unit_path`), writes the table
+    files and returns {"table", "results"}.
 
     Every configuration is built and checked (finetune.runner.load_inputs) before any training.
     """
@@ -147,8 +180,15 @@ def compare(
     rows: dict[str, dict[str, tuple[float, float]]] = {label: {} for label, _, _ in runs}
     results: dict[str, dict[str, dict]] = {label: {} for label, _, _ in runs}
     for (label, task), config in configs.items():
-        log(f"{PROGRAM}: fine-tuning {label} on {task} ({num_trials} trial(s))")
-        outcome = runner.run_finetuning(config, log=log)
+        unit = unit_path(data_dir, label, task, config)
+        if os.path.isfile(unit):
+            with open(unit, encoding="utf-8") as f:
+                outcome = json.load(f)
+            log(f"{PROGRAM}: {label} on {task}: finished before, reused ({unit})")
+        else:
+            log(f"{PROGRAM}: fine-tuning {label} on {task} ({num_trials} trial(s))")
+            outcome = runner.run_finetuning(config, log=log)
+            atomic.write_text(unit, json.dumps(outcome, indent=2, sort_keys=True, default=str) + "\n")
         results[label][task] = outcome
         rows[label][task] = headline(task, outcome["summary"])
     table = build_table(rows, tasks)

@@ -111,6 +111,13 @@ def test_compare_end_to_end_on_real_rte_and_cola(tmp_path, glue_dir, pretrained_
     with open(md_path) as f:
         assert f.read().splitlines()[0] == "| model | rte (accuracy) | cola (mcc) | average |"
     assert "| m@random |" in stdout
+    # A rerun trains nothing: every (model, task) is reused and the table is the same.
+    _, again = call_tool(
+        compare.run, data_dir=data_dir, models="m,m@random", tasks="rte,cola", num_trials=2, hparams=hparams
+    )
+    assert again.count("finished before, reused") == 4 and "fine-tuning m on" not in again
+    with open(json_path) as f:
+        assert json.load(f)["table"] == saved["table"]
 
 
 def test_compare_rejects_unknown_task_before_training(tmp_path):
@@ -119,3 +126,28 @@ def test_compare_rejects_unknown_task_before_training(tmp_path):
     with pytest.raises(ValueError, match="unknown GLUE task 'squad'"):
         compare.run(data_dir=str(tmp_path), models="m", tasks="rte,squad")
     assert not (tmp_path / "models" / "comparisons").exists()
+
+
+def test_unit_key_follows_the_settings_and_the_checkpoint_files(tmp_path):
+    """The same config and weights give the same unit; another hparam, another trial count or a
+    rewritten checkpoint give another one; random init has no weight files."""
+    import dataclasses
+
+    from finetune.config import FinetuningConfig
+
+    model = tmp_path / "models" / "m"
+    model.mkdir(parents=True)
+    for name in ("checkpoint", "ckpt-5.index", "ckpt-5.data-00000-of-00001", "hparams.json"):
+        (model / name).write_text(name)
+    config = FinetuningConfig(model_name="m", data_dir=str(tmp_path), init_checkpoint=str(model))
+    first = compare.unit_path(str(tmp_path), "m", "rte", config)
+    assert first == compare.unit_path(str(tmp_path), "m", "rte", config)
+    assert os.path.basename(first).startswith("m__rte__")
+    ids = [entry[0] for entry in compare.checkpoint_identity(str(model))]
+    assert ids == ["checkpoint", "ckpt-5.data-00000-of-00001", "ckpt-5.index"]  # not hparams.json
+    assert [e[0] for e in compare.checkpoint_identity(str(model / "ckpt-5"))] == ids[1:]
+    assert compare.checkpoint_identity("") == []
+    assert compare.unit_path(str(tmp_path), "m", "cola", config) != first
+    assert compare.unit_path(str(tmp_path), "m", "rte", dataclasses.replace(config, num_trials=9)) != first
+    (model / "ckpt-5.index").write_text("a longer, rewritten index")
+    assert compare.unit_path(str(tmp_path), "m", "rte", config) != first
