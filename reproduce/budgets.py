@@ -25,8 +25,8 @@ _SMALL_CPU_MODEL = {
     "intermediate_size": 512,
 }
 
-# all-MiniLM-L6-v2, the warm budget's encoder (reproduce/validation.py obtains it).
-_MINILM_L6_MODEL = {
+# all-MiniLM-L6-v2, the warm budget's and the demo's encoder (reproduce/validation.py obtains it).
+MINILM_L6_MODEL = {
     "hidden_size": 384,
     "num_hidden_layers": 6,
     "num_attention_heads": 12,
@@ -161,7 +161,7 @@ BUDGETS = {
             "eval_batch_size": 32,
             "max_seq_length": 128,
             "embedding_size": 384,
-            "model_hparam_overrides": _MINILM_L6_MODEL,
+            "model_hparam_overrides": MINILM_L6_MODEL,
             "generator_layers": 2.0,
             "log_every": 25,
             "save_checkpoints_steps": 200,

@@ -23,8 +23,9 @@ import subprocess
 import sys
 import time
 
+from reproduce.budgets import MINILM_L6_MODEL
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 _COMMON = {
     "max_seq_length": 128,
@@ -32,7 +33,7 @@ _COMMON = {
     "do_eval": True,
     "num_eval_steps": 5,
 }
-# Continued pre-training of all-MiniLM-L6-v2 (its architecture; the warm budget's, docs/reproduce.md).
+# Continued pre-training of all-MiniLM-L6-v2 (the warm budget's architecture, docs/reproduce.md).
 ENCODER_HPARAMS = {
     **_COMMON,
     "num_train_steps": 150,
@@ -42,12 +43,7 @@ ENCODER_HPARAMS = {
     "eval_batch_size": 16,
     "embedding_size": 384,
     "generator_hidden_size": 0.25,
-    "model_hparam_overrides": {
-        "hidden_size": 384,
-        "num_hidden_layers": 6,
-        "num_attention_heads": 12,
-        "intermediate_size": 1536,
-    },
+    "model_hparam_overrides": MINILM_L6_MODEL,
     "log_every": 15,
 }
 # A tiny ELECTRA from random weights (offline).
@@ -159,9 +155,7 @@ def prepare_encoder(cache_dir: str, data_dir: str) -> str:
             f"demo: could not obtain all-MiniLM-L6-v2 ({e});"
             " `make demo DEMO_FLAGS=--start=scratch` runs offline"
         )
-    vocab = hf.read_vocab(model_dir)
-    with open(os.path.join(data_dir, "vocab.txt"), "w", encoding="utf-8") as f:
-        f.write("".join(token + "\n" for token in vocab))
+    hf.write_vocab(model_dir, data_dir)
     return model_dir
 
 
