@@ -215,13 +215,13 @@ def figure4_sentence(reading: dict | None) -> str:
     )
     if reading.get("line_noise"):
         gaps = ", ".join(
-            f"{k.replace('-', '→')}: {g:+.3f} ({reading['gaps_in_line_noise'][k]:+.1f}×)"
+            f"{k.replace('-', '→')}: {g:+.2g} ({reading['gaps_in_line_noise'][k]:+.1f}×)"
             for k, g in reading["adjacent_gaps"].items()
         )
         text += (
-            f" Against the noise of one log line ({reading['line_noise']:.3f}), the steps between "
+            f" Against the noise of one log line ({reading['line_noise']:.2g}), the steps between "
             f"adjacent exits are {gaps}; {reading['gaps_resolved']} of {len(reading['adjacent_gaps'])} "
-            f"exceed {reading['resolvable_gap']:.3f}, two standard errors of a difference of two "
+            f"exceed {reading['resolvable_gap']:.2g}, two standard errors of a difference of two "
             "second-half means."
         )
     return text
