@@ -119,7 +119,7 @@ def test_figure4_weighs_the_gaps_against_the_noise_of_one_log_line():
     assert reading["gaps_resolved"] == sum(g > resolvable for g in gaps.values())
     text = verdicts.figure4_sentence(reading)
     assert f"Against the noise of one log line ({pooled:.2g})" in text
-    assert f"3→6: {gaps['3-6']:+.3f} ({gaps['3-6'] / pooled:+.1f}×)" in text
+    assert f"3→6: {gaps['3-6']:+.2g} ({gaps['3-6'] / pooled:+.1f}×)" in text
     assert verdicts.line_noise([[1, 0.5], [2, 0.6]]) is None
     assert verdicts.line_noise([[1, 0.1], [2, 0.3], [3, 0.2]]) == pytest.approx(0.15 / np.sqrt(2))
 
